@@ -293,6 +293,19 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
 
     public bool ContainsKey(in TKey key) => Find(key, key.GetHashCode()) >= 0;
 
+    /// <summary>
+    /// The bytes its pages hold: the entries up to the most ever used (pages stay once made) and the index's slots (they
+    /// double with the entries and never halve) — a table keeps its run's peak, whatever it holds now.
+    /// </summary>
+    public long BytesHeld
+    {
+        get
+        {
+            long entries = _entries.Length == 0 ? 0 : (long)_entries.Count(p => p is not null) * (1 << EntryBits) - ((1 << EntryBits) - _entries[0].Length);
+            return entries * Unsafe.SizeOf<Entry>() + ((long)Unsafe.SizeOf<Slot>() << _slotBits);
+        }
+    }
+
     /// <summary>Starts loading the slots of <paramref name="key"/>'s hash (<see cref="Paging.Prefetch{T}"/>); reads nothing.</summary>
     public void PrefetchHead(in TKey key)
     {

@@ -62,6 +62,21 @@ public class PagedTablesTests
             Assert.Equal(reference.TryGetValue(new(key), out int v) ? v : -1, map.TryGetValue(new FewHashes(key), out int got) ? got : -1);
     }
 
+    [Fact]
+    public void PagedMap_BytesHeld_IsItsPagesAndKeepsThePeakAfterRemovals()
+    {
+        // An entry of <int, long> is 24 B, 1,024 to a page (the first grows from 4); a slot 8 B, from 8 slots, doubled when half full.
+        var map = new PagedMap<int, long>();
+        map[1] = 1;
+        map[2] = 2;
+        Assert.Equal(4 * 24 + 8 * 8, map.BytesHeld);
+        for (int key = 3; key <= 3_000; key++) map[key] = key;
+        Assert.Equal(3 * 1_024 * 24 + 8_192 * 8, map.BytesHeld);
+        for (int key = 1; key <= 3_000; key++) map.Remove(key);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(3 * 1_024 * 24 + 8_192 * 8, map.BytesHeld); // the run's peak: pages stay once made, slots never halve
+    }
+
     /// <summary>Random adds and removes of keys below <paramref name="keys"/>, the same on the map and on the reference.</summary>
     static void Churn<TKey, TValue>(PagedMap<TKey, TValue> map, Dictionary<TKey, TValue> reference, IRandomSource rng, int steps,
         uint keys, uint removeOneIn, Func<int, TKey> key, Func<int, TValue> value) where TKey : IEquatable<TKey>
