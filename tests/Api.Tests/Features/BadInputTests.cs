@@ -243,6 +243,9 @@ public sealed class BadInputTests(ApiHosts hosts)
     [InlineData("journal?limit=99999999999", "limit", "The field limit must be between 1 and 5000.")]
     [InlineData("journal?socketId=-99999999999", "socketId", "'-99999999999' is smaller than any socketId takes.")]
     [InlineData("commands?limit=99999999999", "limit", "The field limit must be between 1 and 1000.")]
+    // A range bounded below only answers a number past the type as larger than any, not as "must be -1 or more" (tester37 LOW-1).
+    [InlineData("journal?afterSeq=99999999999999999999", "afterSeq", "'99999999999999999999' is larger than any afterSeq takes.")]
+    [InlineData("journal?afterSeq=-99999999999999999999", "afterSeq", "The field afterSeq must be -1 or more.")]
     // A plain number: the parsers took spaces and a plus sign, so limit=%20%201 was 1 (tester36 LOW-1).
     [InlineData("journal?limit=%20%201", "limit", "'  1' is not a plain whole number: digits, with a minus sign before a negative one (no spaces, no +).")]
     [InlineData("journal?afterSeq=%2B5", "afterSeq", "'+5' is not a plain whole number")]

@@ -17,6 +17,41 @@ public sealed class TimeoutDuringBodyReadTests
     [Fact]
     public async Task Post_LimitRunsOutWhileTheBodyIsRead_408NamingTheBodyThenTheSameConnectionAnswersTheNextRequest()
     {
+        var body = """{"name":"slow body","profile":"linux-6","seed":1}""";
+
+        // Headers and the body's first 10 bytes: the service waits for the rest until its limit runs out; then the rest of
+        // the body (Kestrel drains it) and a second request on the same connection.
+        var (first, second) = await SendSlowlyAsync(
+            port => $"POST /api/v1/simulations HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body[..10]}",
+            port => body[10..] + $"GET /healthz HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 408 ", first);
+        Assert.Contains("\"type\":\"urn:simservice:problem:rejected-request\"", first);
+        Assert.Contains($"The request's body had not all arrived when the 1 s limit on one request's wall time (Limits:RequestSeconds) ran out; " +
+            $"nothing was applied. The limit counts the time the body takes to arrive: its {body.Length} bytes need at least {body.Length} bytes a second", first);
+        Assert.DoesNotContain("Retry-After", first);
+        Assert.StartsWith("HTTP/1.1 200 ", second);
+    }
+
+    /// <summary>A chunked body has no length to name a rate by: the advice is a whole sentence without one (tester37 LOW-2: "…to arrive: so send it faster").</summary>
+    [Fact]
+    public async Task Post_ChunkedBodyTooSlow_408AdvisesWithoutARate()
+    {
+        // One chunk of 10 bytes of the body, then nothing.
+        var (first, _) = await SendSlowlyAsync(
+            port => $"POST /api/v1/simulations HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\na\r\n{{\"name\":\"s\r\n",
+            then: null);
+
+        Assert.StartsWith("HTTP/1.1 408 ", first);
+        Assert.Contains("nothing was applied. The limit counts the time the body takes to arrive: send it faster or send less (", first);
+    }
+
+    /// <summary>
+    /// A service with a 1 s request limit on real Kestrel, one raw connection: <paramref name="start"/> (given the port) sent,
+    /// the answer read, then <paramref name="then"/> sent and its answer read.
+    /// </summary>
+    private static async Task<(string First, string? Then)> SendSlowlyAsync(Func<int, string> start, Func<int, string>? then)
+    {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:RequestSeconds"] = "1" });
         factory.UseKestrel(0);
@@ -25,21 +60,11 @@ public sealed class TimeoutDuringBodyReadTests
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port);
         var stream = tcp.GetStream();
-        var body = """{"name":"slow body","profile":"linux-6","seed":1}""";
 
-        // Headers and the body's first 10 bytes: the service waits for the rest until its limit runs out.
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"POST /api/v1/simulations HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body[..10]}"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(start(port)));
         var first = await RawHttp.ReadResponseAsync(stream);
-        // The rest of the body (Kestrel drains it), then a second request on the same connection.
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(body[10..] + $"GET /healthz HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"));
-        var second = await RawHttp.ReadResponseAsync(stream);
-
-        Assert.StartsWith("HTTP/1.1 408 ", first);
-        Assert.Contains("\"type\":\"urn:simservice:problem:rejected-request\"", first);
-        Assert.Contains($"The request's body had not all arrived when the 1 s limit on one request's wall time (Limits:RequestSeconds) ran out; " +
-            $"nothing was applied. The limit counts the time the body takes to arrive: its {body.Length} bytes need at least {body.Length} bytes a second", first);
-        Assert.DoesNotContain("Retry-After", first);
-        Assert.StartsWith("HTTP/1.1 200 ", second);
+        if (then is null) return (first, null);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(then(port)));
+        return (first, await RawHttp.ReadResponseAsync(stream));
     }
 }

@@ -65,8 +65,12 @@ public static partial class QueryParameters
         if (decimal.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
             && number >= Bound("MinValue") && number <= Bound("MaxValue"))
             return null;
-        return range is not null ? range.FormatErrorMessage(name)
-            : value.StartsWith('-') ? $"'{value}' is smaller than any {name} takes." : $"'{value}' is larger than any {name} takes.";
+        // The range's message only where the range bounds that side: afterSeq's "must be -1 or more" answered 2^63.
+        bool below = value.StartsWith('-');
+        string side = below ? "MinValue" : "MaxValue";
+        object? rangeBound = below ? range?.Minimum : range?.Maximum;
+        return rangeBound is not null && Convert.ToDecimal(rangeBound, CultureInfo.InvariantCulture) != Bound(side) ? range!.FormatErrorMessage(name)
+            : below ? $"'{value}' is smaller than any {name} takes." : $"'{value}' is larger than any {name} takes.";
     }
 
     [GeneratedRegex(@"^-?[0-9]+\z")]

@@ -189,9 +189,9 @@ public sealed class RequestWork
         var length = context.Request.ContentLength;
         var detail = $"The request's body had not all arrived when {within} ran out; {unapplied}. The limit counts the time the body " +
             "takes to arrive: " + (length is { } bytes
-                ? string.Create(CultureInfo.InvariantCulture, $"its {bytes:N0} bytes need at least {Math.Ceiling((double)bytes / seconds):N0} bytes a second, ")
+                ? string.Create(CultureInfo.InvariantCulture, $"its {bytes:N0} bytes need at least {Math.Ceiling((double)bytes / seconds):N0} bytes a second, so ")
                 : "") +
-            "so send it faster or send less (a smaller body, or the work in several requests); the same upload sent again at the same rate runs out the same way.";
+            "send it faster or send less (a smaller body, or the work in several requests); the same upload sent again at the same rate runs out the same way.";
         return TypedResults.Problem(statusCode: StatusCodes.Status408RequestTimeout, type: ProblemTypes.RejectedRequest,
             title: "The request body did not arrive in time.", detail: detail,
             extensions: new Dictionary<string, object?>
