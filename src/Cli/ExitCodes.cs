@@ -18,4 +18,10 @@ public static class ExitCodes
     /// output; this code then stands over the runs' own (0, 1 or 2), which their summary line still says.
     /// </summary>
     public const int OutputFailed = 3;
+
+    /// <summary>
+    /// Ctrl-C, SIGTERM or SIGHUP stopped the tool (128 + SIGINT, the shell's convention): whatever it was doing, waiting for
+    /// the kernel lock or in the middle of a run whose report it still prints — a stopped run is not a failed check.
+    /// </summary>
+    public const int Interrupted = 130;
 }

@@ -82,7 +82,7 @@ const string usage = """
       new [--output FILE [--force]]                      print a commented starter scenario
                          (--output - is stdout; an existing FILE is replaced only with --force)
 
-    exit codes: 0 all passed, 1 a check failed, 2 invalid input or an unreachable server, 3 an output that cannot be written
+    exit codes: 0 all passed, 1 a check failed, 2 invalid input or an unreachable server, 3 an output that cannot be written, 130 interrupted
                 (run and kernel still run every file and write every other output; an output's folder must exist, a
                 folder option makes its own folder only)
     """;
@@ -125,7 +125,7 @@ using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(S
 using var hangUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c => { c.Cancel = true; cancel.Cancel(); });
 try
 {
-    return args[0] switch
+    int code = args[0] switch
     {
         "run" => await RunCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         "kernel" => KernelCommand.Run(line, Console.Out, Console.Error, cancel.Token),
@@ -134,6 +134,8 @@ try
         "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         _ => NewCommand.Run(line, Console.Out, Console.Error),
     };
+    // A run the signal stopped reports what it got to, and exits as interrupted, not as a failed check (tester37 LOW-3).
+    return cancel.IsCancellationRequested ? ExitCodes.Interrupted : code;
 }
 catch (SimService.Cli.Files.OutputFileException e)
 {
@@ -143,5 +145,5 @@ catch (SimService.Cli.Files.OutputFileException e)
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {
     Console.Error.WriteLine("simservice: interrupted");
-    return 130;
+    return ExitCodes.Interrupted;
 }

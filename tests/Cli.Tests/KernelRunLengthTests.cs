@@ -69,6 +69,26 @@ public sealed class KernelRunLengthTests
         Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(13, "* > S 0:0(0) <...>\n")).Script!));
     }
 
+    /// <summary>
+    /// An outbound segment with a time counts at its latest, the tolerance after it (at most the runner's 10 s wait): with
+    /// <c>--tolerance_usecs=10000000</c> thirteen of them 10 ms apart reach 130.13 s, twelve 120.12 s (tester37 MEDIUM-1: sixteen
+    /// keepalive probes 9 s late each passed, 147 s of a timeline written as 0.16 s).
+    /// </summary>
+    [Fact]
+    public void OutboundSegmentsWithALargeTolerance_EachCountsItsTolerance()
+    {
+        string Lines(int n, string line) => string.Concat(Enumerable.Repeat(line, n));
+        string head = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = -1 EINPROGRESS\n";
+        var script = SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(13, "+0.01 > S 0:0(0) <...>\n")).Script!;
+
+        var (late, when) = KernelScriptRunner.PastTheLongestRun(script, toleranceUs: 10_000_000)!.Value;
+
+        Assert.Equal((15, "130.13s"), (late.At.Line, when.ToString()));
+        Assert.Null(KernelScriptRunner.PastTheLongestRun(script)); // the default 4 ms: 13 × 14 ms
+        Assert.Null(KernelScriptRunner.PastTheLongestRun(
+            SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(12, "+0.01 > S 0:0(0) <...>\n")).Script!, toleranceUs: 10_000_000));
+    }
+
     [Fact]
     public void ScriptWithinTheLongestRun_Runs() =>
         Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(

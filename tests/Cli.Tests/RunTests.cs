@@ -294,6 +294,8 @@ public sealed class RunTests
     [InlineData("0")]
     [InlineData("1e300")]
     [InlineData("2147484")]
+    [InlineData("0,1")] // a thousands separator: 0,1 ran with 1 s, 5,5 with 55 s (tester37 LOW-6)
+    [InlineData(" 5")]
     public async Task BadTimeout_RunInProcess_IsRefusedAsWithServer(string timeout)
     {
         var inProcess = await Tool.RunAsync("run", "--timeout", timeout, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json");

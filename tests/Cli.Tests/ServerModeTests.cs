@@ -354,13 +354,15 @@ public sealed class ServerModeTests(ApiServer server)
 
     /// <summary>
     /// A busy answer whose Retry-After is longer than --timeout is not waited for: the answer stands, one line (3,600 s was
-    /// waited six times over without a word, 9,999,999 s crashed Task.Delay: tester36 MEDIUM-4); a date form is read too.
+    /// waited six times over without a word, 9,999,999 s crashed Task.Delay: tester36 MEDIUM-4); a date form is read too. The
+    /// notice says why it is not sent again, as for a Retry-After that names no time (tester37 LOW-4: not a word was said).
     /// </summary>
     [Theory]
-    [InlineData("3600")]
-    [InlineData("9999999")]
-    [InlineData("Fri, 31 Dec 9999 23:59:59 GMT")]
-    public async Task BusyWithAWaitPastTheTimeout_AnswerStands(string retryAfter)
+    [InlineData("3600", "its Retry-After of 3600 s is longer than --timeout (5 s)")]
+    [InlineData("9999999", "its Retry-After of 9999999 s is longer than --timeout (5 s)")]
+    [InlineData("Fri, 31 Dec 9999 23:59:59 GMT", "its Retry-After of ")]
+    [InlineData("abc", "its Retry-After 'abc' names no time")]
+    public async Task BusyWithAWaitPastTheTimeout_AnswerStands(string retryAfter, string why)
     {
         var handler = new Answers(_ =>
         {
@@ -371,11 +373,13 @@ public sealed class ServerModeTests(ApiServer server)
             busy.Headers.TryAddWithoutValidation("Retry-After", retryAfter);
             return busy;
         });
-        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), handler);
+        var notices = new StringWriter();
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), handler) { Notices = notices };
 
         var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
 
         Assert.Equal(("http://127.0.0.1:9/ answered POST api/v1/scenarios/run with 429: Busy.", 1), (e.Message, handler.Requests));
+        Assert.StartsWith("simservice: http://127.0.0.1:9/ is busy (429); POST /api/v1/scenarios/run not sent again: " + why, notices.ToString());
     }
 
     /// <summary>A wait the tool does take is said on its standard error (it waited without a word).</summary>

@@ -372,7 +372,7 @@ public static class KernelCommand
             options = options.With(o.Name, o.Value, out var error, out _);
             if (error is not null) problems.Add(new Problem($"line {o.At.Line}, column {o.At.Column}", error));
         }
-        if (KernelScriptRunner.PastTheLongestRun(script) is ({ } late, var at))
+        if (KernelScriptRunner.PastTheLongestRun(script, options.ToleranceUsecs) is ({ } late, var at))
             problems.Add(new Problem($"line {late.At.Line}, column {late.At.Column}",
                 $"not run on the kernel: runs past {KernelScenarioRunner.LongestRun} of real time (this line is at {at})"));
         return (script, options, problems.Count > 0 ? problems : null);

@@ -218,7 +218,10 @@ public static class RunCommand
     internal static (TimeSpan Timeout, string? Error) Timeout(CommandLine line)
     {
         if (line.Value("timeout") is not { } t) return (TimeSpan.FromMinutes(10), null);
-        if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || !(s > 0) || s > int.MaxValue / 1000)
+        // A plain decimal number, as --event-budget takes a plain integer: double.TryParse's default style took thousands
+        // separators, so --timeout 0,1 ran with 1 s and 5,5 with 55 s (tester37 LOW-6), and spaces around it.
+        if (!double.TryParse(t, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var s)
+            || !(s > 0) || s > int.MaxValue / 1000)
             return (default, $"--timeout: '{t}' is not a number of seconds above 0 and at most {int.MaxValue / 1000}");
         return (TimeSpan.FromSeconds(s), null);
     }

@@ -94,15 +94,19 @@ internal sealed class KernelScriptRunner
     /// with that time; null when the whole script fits. A script was not bounded: a <c>+500</c> line held the machine's kernel
     /// lock for 500 s (tester36 LOW-2). A "*" (any time: outbound segments only) counts at its latest, <see cref="WaitNs"/>
     /// after the event before it, as long as the runner waits for it (<see cref="Outbound"/>): a script of "*" segments was
-    /// never refused, and each may hold the lock that long (review36 N-2).
+    /// never refused, and each may hold the lock that long (review36 N-2). An outbound segment with a time counts at its latest
+    /// too, <paramref name="toleranceUs"/> (at most the wait) after it: the next line's relative time starts from when it was
+    /// read, so with <c>--tolerance_usecs=10000000</c> each of sixteen keepalive probes a kernel sent 9 s late passed and moved
+    /// the script on, 147 s of a timeline written as 0.01 s (tester37 MEDIUM-1).
     /// </summary>
-    public static (ScriptEvent Event, SimTime At)? PastTheLongestRun(PacketdrillScript script)
+    public static (ScriptEvent Event, SimTime At)? PastTheLongestRun(PacketdrillScript script, long toleranceUs = PacketdrillOptions.DefaultToleranceUsecs)
     {
-        long limit = KernelScenarioRunner.LongestRun.Ns / 1_000, anchor = 0;
+        long limit = KernelScenarioRunner.LongestRun.Ns / 1_000, anchor = 0, lateness = Math.Min(toleranceUs, WaitNs / 1_000);
         foreach (var ev in script.Events)
         {
             var t = ev.Time;
             long start = t.IsAbsolute ? t.StartUs : t.IsRelative ? anchor + t.StartUs : anchor + WaitNs / 1_000;
+            if (ev is PacketEvent { Direction: PacketDirection.Outbound } && t.Kind != EventTimeKind.Any) start += lateness;
             long end = t.Kind == EventTimeKind.AbsoluteRange ? t.EndUs : t.Kind == EventTimeKind.RelativeRange ? anchor + t.EndUs : start;
             if (ev is SyscallEvent { EndUs: { } returns }) end = Math.Max(end, t.IsRelative ? anchor + returns : returns);
             if (Math.Max(start, end) > limit) return (ev, new SimTime(Math.Max(start, end) * 1_000));

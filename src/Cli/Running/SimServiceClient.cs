@@ -164,6 +164,18 @@ public sealed class SimServiceClient : IDisposable
         return w <= TimeSpan.Zero ? TimeSpan.Zero : w <= _http.Timeout ? w : null;
     }
 
+    /// <summary>Why a busy answer stands: the retries spent, no usable Retry-After, or a wait past --timeout.</summary>
+    private string NotRetried(HttpResponseMessage response, int attempt)
+    {
+        var retryAfter = response.Headers.RetryAfter;
+        if (attempt >= BusyRetries && BusyWait(retryAfter) is not null) return $"still busy after {BusyRetries} waits";
+        if (retryAfter is null)
+            return response.Headers.NonValidated.TryGetValues("Retry-After", out var raw)
+                ? $"its Retry-After '{string.Join(", ", raw)}' names no time" : "it named no Retry-After";
+        var wait = retryAfter.Delta ?? retryAfter.Date!.Value - DateTimeOffset.UtcNow;
+        return $"its Retry-After of {Seconds(wait)} s is longer than --timeout ({Seconds(_http.Timeout)} s)";
+    }
+
     /// <summary>
     /// An answer's body as text, at most <see cref="InputFiles.MaxBytes"/> of it (the most the tool reads of a file, so an export it
     /// saves can be run): a longer answer stops the tool (a 150 MB answer was read whole, 1.4 GB of memory: tester36).
@@ -206,12 +218,17 @@ public sealed class SimServiceClient : IDisposable
                 using var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 answered.CancelAfter(_http.Timeout);
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, answered.Token);
-                if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
-                    && BusyWait(response.Headers.RetryAfter) is { } wait && attempt < BusyRetries)
+                if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
                 {
-                    Notices?.WriteLine($"simservice: {Server} is busy ({(int)response.StatusCode}); sending {method} /{path.Split('?')[0]} again in {Seconds(wait)} s (Retry-After; {attempt + 1} of {BusyRetries})");
-                    await Task.Delay(wait, cancellationToken);
-                    continue;
+                    var busy = $"simservice: {Server} is busy ({(int)response.StatusCode}); ";
+                    if (BusyWait(response.Headers.RetryAfter) is { } wait && attempt < BusyRetries)
+                    {
+                        Notices?.WriteLine($"{busy}sending {method} /{path.Split('?')[0]} again in {Seconds(wait)} s (Retry-After; {attempt + 1} of {BusyRetries})");
+                        await Task.Delay(wait, cancellationToken);
+                        continue;
+                    }
+                    // Why it is not sent again, so a skipped wait is not taken for a server that named none (tester37 LOW-4).
+                    Notices?.WriteLine($"{busy}{method} /{path.Split('?')[0]} not sent again: {NotRetried(response, attempt)}");
                 }
                 var text = await BoundedText(response, path, answered.Token);
                 if (response.StatusCode is HttpStatusCode.Unauthorized

@@ -68,7 +68,8 @@ public sealed record PacketdrillOptions
         name = name.Replace('-', '_');
         switch (name)
         {
-            case "tolerance_usecs" when long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var us):
+            // packetdrill keeps it in an int (config.tolerance_usecs); a long's worth of µs overflowed the kernel runner's ns (tester37).
+            case "tolerance_usecs" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var us):
                 return this with { ToleranceUsecs = us };
             case "mss" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var mss) && mss is > 0 and <= 65535:
                 return this with { Mss = mss };

@@ -251,6 +251,9 @@ public sealed class BadInputTests(ApiHosts hosts)
     [InlineData("journal?afterSeq=%2B5", "afterSeq", "'+5' is not a plain whole number")]
     // A newline after the digits is no plain number either (review36b N-1: `$` matched before it, so it read as 5, out of range).
     [InlineData("journal?limit=5%0A", "limit", "'5\n' is not a plain whole number")]
+    // Nor a NUL after them, which the parsers drop (tester37 LOW-5: limit=2%00 was 2); a boolean is plain too.
+    [InlineData("journal?limit=2%00", "limit", "'2\0' is not a plain whole number")]
+    [InlineData("hosts/client/ss?info=%20true%20", "info", "' true ' is not a plain true or false")]
     public async Task Query_ValueOfTheWrongForm_Returns400NamingTheParameter(string path, string field, string expected)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
