@@ -14,7 +14,7 @@ sealed class GcLog : EventListener
     readonly List<string> _lines = [];
     string? _gen;
     double _start, _wall;
-    long _older, _p0, _p1, _p2, _s0, _s1, _s2, _mechanisms, _compact;
+    long _older, _p0, _p1, _p2, _s0, _s1, _s2, _mechanisms, _compact, _condemnGen, _condemnWhy, _gen0Budget;
 
     protected override void OnEventSourceCreated(EventSource source)
     {
@@ -37,7 +37,7 @@ sealed class GcLog : EventListener
                 Flush();
                 _gen = $"gen{Field(e, "Depth")} reason={Field(e, "Reason")}";
                 _start = e.TimeStamp.Ticks / 1e4;
-                _older = _mechanisms = 0;
+                _older = _mechanisms = _condemnGen = _condemnWhy = _gen0Budget = 0;
                 _compact = -1;
             }
             else if (name.StartsWith("GCMarkWithType", StringComparison.Ordinal) && Field(e, "Type") == 3)
@@ -48,9 +48,13 @@ sealed class GcLog : EventListener
                 (_p0, _p1, _p2, _s0, _s1, _s2) = (Field(e, "TotalPromotedSize0"), Field(e, "TotalPromotedSize1"), Field(e, "TotalPromotedSize2"),
                     Field(e, "GenerationSize0"), Field(e, "GenerationSize1"), Field(e, "GenerationSize2"));
             else if (name.StartsWith("GCGlobalHeapHistory", StringComparison.Ordinal))
-                _mechanisms = Field(e, "GlobalMechanisms");
-            else if (name.StartsWith("GCPerHeapHistory", StringComparison.Ordinal) && Field(e, "CompactMechanisms") is var c and > 0)
-                _compact = System.Numerics.BitOperations.Log2((ulong)c & 0x7fffffff); // gc_heap_compact_reason: the highest bit below the flag
+                (_mechanisms, _gen0Budget) = (Field(e, "GlobalMechanisms"), Field(e, "FinalYoungestDesired"));
+            else if (name.StartsWith("GCPerHeapHistory", StringComparison.Ordinal))
+            {
+                if (Field(e, "CompactMechanisms") is var c and > 0)
+                    _compact = System.Numerics.BitOperations.Log2((ulong)c & 0x7fffffff); // gc_heap_compact_reason: the highest bit below the flag
+                (_condemnGen, _condemnWhy) = (Field(e, "CondemnReasons0"), Field(e, "CondemnReasons1"));
+            }
         }
     }
 
@@ -61,7 +65,14 @@ sealed class GcLog : EventListener
             $"sizes_mb={_s0 / 1e6:F0}/{_s1 / 1e6:F0}/{_s2 / 1e6:F0} compacted={(_mechanisms & 2) != 0}" +
             // gcrecord.h: GlobalMechanisms is a bit a gc_global_mechanism_p (1 compaction, 2 promotion, 3 demotion, 4 card bundles,
             // 5 elevation); the compact reason is GCPerHeapHistory's gc_heap_compact_reason (1 compact_high_frag, 6 compact_fragmented_gen0 …).
-            $" mechanisms=0x{_mechanisms:x} compact_reason={_compact}");
+            $" mechanisms=0x{_mechanisms:x} compact_reason={_compact}" +
+            // Why this generation (GCPerHeapHistory; gcrecord.h in the runtime): condemn_gen packs a generation in two bits for each of
+            // gc_condemn_reason_gen — initial (bits 0–1), final_per_heap (2–3), alloc_budget (4–5), time_tuning (6–7); condemn_why is
+            // a bit a gc_condemn_reason_condition (0 induced_fullgc, 4 low_ephemeral, 5 low_card, 6 eph_high_frag, 7–10 max_high_frag,
+            // 11 max_gen1, 13 gen2_too_small …).
+            $" condemn_gen=0x{_condemnGen:x} condemn_why=0x{_condemnWhy:x}" +
+            // The gen0 budget it set (final_youngest_desired): how much the next collection waits for.
+            $" gen0_budget_mb={_gen0Budget / 1e6:F1}");
         _gen = null;
     }
 
