@@ -244,9 +244,10 @@ public sealed partial class Host : IEventTarget
     /// cache, drained (proto_memory_pcpu_drain()) once it holds SK_MEMORY_PCPU_RESERVE pages or more, or releases
     /// that many (in whole reserves here: see the drain). The engine has no CPUs: one cache per host, as if every charge ran on one CPU (a real host has
     /// one per CPU, so its global count can lag by up to 255 pages per CPU). linux-4.4 adds to the global count
-    /// directly.
+    /// directly. Without <paramref name="pressure"/> (sk_forced_mem_schedule(), a refused schedule's
+    /// sk_memory_allocated_sub()) the pressure stays as it is.
     /// </summary>
-    internal void ChargeTcpMemory(long deltaBytes)
+    internal void ChargeTcpMemory(long deltaBytes, bool pressure = true)
     {
         long before = (_tcpMemBytes + 4095) / 4096;
         _tcpMemBytes += deltaBytes;
@@ -267,7 +268,7 @@ public sealed partial class Host : IEventTarget
         // __sk_mem_raise_allocated() (a charge that took pages): at or under tcp_mem[0] leaves the pressure, above
         // tcp_mem[1] enters it; __sk_mem_reduce_allocated() (pages released): under tcp_mem[0] leaves it.
         var limits = Sysctls.TcpMem;
-        if (pages == 0) return;
+        if (pages == 0 || !pressure) return;
         if (!_memoryPressure && pages > 0 && TcpMemPages > limits[1])
         {
             // tcp_enter_memory_pressure(): tcp_memory_pressure = jiffies (the start), TCPMemoryPressures.

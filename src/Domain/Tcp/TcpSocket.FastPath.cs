@@ -100,17 +100,6 @@ public sealed partial class TcpSocket
         return charge >= 0 ? charge : RcvTruesize(payload);
     }
 
-    /// <summary>
-    /// Models sk_wmem_schedule() / sk_rmem_schedule() / sk_forced_mem_schedule() — include/net/sock.h, net/core/sock.c:
-    /// when <paramref name="size"/> is above sk_forward_alloc, __sk_mem_schedule() adds the difference rounded up to
-    /// whole pages (sk_mem_pages()). The engine never refuses (tcp_mem limits are accounted elsewhere).
-    /// </summary>
-    void MemSchedule(long size)
-    {
-        long delta = size - (_data?.FwdAlloc ?? 0);
-        if (delta > 0) DataToWrite.FwdAlloc += (delta + PageSize - 1) / PageSize * PageSize;
-    }
-
     /// <summary>Models sk_mem_charge() — include/net/sock.h: sk_forward_alloc −= size.</summary>
     void MemCharge(long size) => Data(size != 0)?.FwdAlloc -= size;
 
@@ -123,13 +112,6 @@ public sealed partial class TcpSocket
         if (Data(size != 0) is not { } data) return;
         data.FwdAlloc += size;
         if (data.FwdAlloc >= PageSize) data.FwdAlloc %= PageSize;
-    }
-
-    /// <summary>A send-queue charge: sk_wmem_schedule() (or the forced one) then sk_wmem_queued_add() + sk_mem_charge().</summary>
-    void WmemCharge(long size)
-    {
-        MemSchedule(size);
-        MemCharge(size);
     }
 
     /// <summary>

@@ -19,14 +19,16 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_try_rmem_schedule() — net/ipv4/tcp_input.c: when the socket cannot ingest the skb
-    /// (<see cref="CanIngest"/>), tcp_prune_queue() must make room or the skb is refused (false); otherwise
-    /// sk_rmem_schedule() (which the engine never refuses: the host's tcp_mem is accounted elsewhere) for its
-    /// <paramref name="truesize"/>.
+    /// (<see cref="CanIngest"/>) or sk_rmem_schedule() refuses its <paramref name="truesize"/> (tcp_mem:
+    /// <see cref="RaiseAllowed"/>), tcp_prune_queue() must make room, then each refused schedule prunes the out-of-order
+    /// queue (tcp_prune_ofo_queue()) until it is allowed; nothing left to prune refuses the skb (false).
     /// </summary>
     bool TryRmemSchedule(uint seq, long truesize)
     {
-        if (!CanIngest() && !PruneQueue(seq)) return false;
-        MemSchedule(truesize);
+        if (CanIngest() && MemSchedule(truesize, send: false)) return true;
+        if (!PruneQueue(seq)) return false;
+        while (!MemSchedule(truesize, send: false))
+            if (!PruneOfoQueue(seq)) return false;
         return true;
     }
 
@@ -44,7 +46,7 @@ public sealed partial class TcpSocket
         bool queued = _data?.RcvQueue is { Count: > 0 };
         if (_sim.Profile == KernelProfile.Linux44 && !queued)
         {
-            MemSchedule(truesize); // sk_forced_mem_schedule()
+            ForcedMemSchedule(truesize);
             return true;
         }
         if (TryRmemSchedule(seg.Seq, truesize)) return true;
@@ -57,7 +59,7 @@ public sealed partial class TcpSocket
             Drop(seg, "tcp_data_queue (no receive memory: TCPRcvQDrop)");
             return false;
         }
-        MemSchedule(truesize); // sk_forced_mem_schedule()
+        ForcedMemSchedule(truesize);
         return true;
     }
 
@@ -75,7 +77,8 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_prune_queue() — net/ipv4/tcp_input.c, for an skb starting at <paramref name="seq"/>: PruneCalled;
+    /// Models tcp_prune_queue() — net/ipv4/tcp_input.c, for an skb starting at <paramref name="seq"/>: with both queues
+    /// empty (sk_rmem_alloc 0: a tcp_mem refusal) nothing, false ("Do nothing if our queues are empty"; not in linux-4.4); PruneCalled;
     /// tcp_clamp_window() when sk_rmem_alloc has reached sk_rcvbuf; then, while the socket still cannot ingest,
     /// tcp_collapse_ofo_queue() and tcp_collapse() of the receive queue (not modelled: the engine's skbs are never
     /// copied into tighter ones — TCPRcvCollapsed stays 0), tcp_prune_ofo_queue(), and at last RcvPruned, header
@@ -83,6 +86,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool PruneQueue(uint seq)
     {
+        if (RmemAlloc == 0 && _sim.Profile != KernelProfile.Linux44) return false;
         Host.Count(MibCounter.TcpExtPruneCalled);
         if (RmemAlloc >= SkRcvbuf) ClampWindow();
         else if (Host.TcpMemoryPressure) AdjustRcvSsthresh();
@@ -114,11 +118,11 @@ public sealed partial class TcpSocket
     /// down, stopping before one the arriving skb (at <paramref name="seq"/>) would land after; after each
     /// sk_rcvbuf / 8 bytes of truesize freed (or the queue's start) it stops once the socket can ingest. Any pruned:
     /// OfoPruned, and the SACK state is reset (tcp_sack_reset()). Each dropped skb counts in sk_drops
-    /// (tcp_drop_reason(): SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE).
+    /// (tcp_drop_reason(): SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE). True when it dropped any.
     /// </summary>
-    void PruneOfoQueue(uint seq)
+    bool PruneOfoQueue(uint seq)
     {
-        if (Ofo.Count == 0) return;
+        if (Ofo.Count == 0) return false;
         bool pruned = false;
         long goal = SkRcvbuf >> 3;
         for (int i = Ofo.Count - 1; i >= 0; i--)
@@ -136,12 +140,13 @@ public sealed partial class TcpSocket
                 goal = SkRcvbuf >> 3;
             }
         }
-        if (!pruned) return;
+        if (!pruned) return false;
         Host.Count(MibCounter.TcpExtOfoPruned);
         if (_rxOpt.SackOk)
         {
             NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
             _rxOpt.Dsack = false;
         }
+        return true;
     }
 }

@@ -125,11 +125,16 @@ public sealed partial class TcpSocket
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
 
-    /// <summary>sk_wmem_queued_add(+size) with its sk_mem_charge(), after the schedule that made room (WmemCharge()).</summary>
+    /// <summary>
+    /// sk_wmem_queued_add(+size) with its sk_mem_charge(), after the schedule that made room: tcp_sendmsg_locked()'s own
+    /// (<see cref="WmemSchedule"/>, which leaves nothing to schedule here), else sk_forced_mem_schedule() — every other
+    /// send-side skb is forced (tcp_stream_alloc_skb(force_schedule) in tcp_fragment(), tso_fragment(), tcp_send_fin()).
+    /// </summary>
     void QueueWmem(long size)
     {
+        ForcedMemSchedule(size);
+        MemCharge(size);
         Data(size != 0)?.WmemQueued += size;
-        WmemCharge(size);
     }
 
     /// <summary>sk_wmem_queued_add(−size) with its sk_mem_uncharge() (tcp_wmem_free_skb(), tcp_trim_head()).</summary>
@@ -191,11 +196,12 @@ public sealed partial class TcpSocket
             long copy = !hasTail ? 0 : sizeGoal - skbs[^1].Payload;
             if (!hasTail || copy <= 0)
             {
-                if (!StreamMemoryFree)
+                // tcp_stream_alloc_skb(): the first skb of empty write and retransmit queues is force-scheduled, any other
+                // asks sk_wmem_schedule() for its truesize, and a refusal waits for space as a full buffer does.
+                bool first = skbs.Count == 0;
+                if (!StreamMemoryFree || !first && !MemSchedule(SndSkbHeadTruesize, send: true))
                 {
-                    // wait_for_space: set_bit(SOCK_NOSPACE); a wakeup made while this call ran is not a later one.
-                    NoSpace = true;
-                    WriteSpaceWake = false;
+                    WaitForSpace();
                     break;
                 }
                 // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
@@ -206,7 +212,13 @@ public sealed partial class TcpSocket
                 QueueWmem(SndSkbHeadTruesize);
                 copy = sizeGoal;
             }
-            copy = Math.Min(copy, call.Requested - call.Done);
+            // tcp_wmem_schedule(): the copy shrinks to what tcp_mem lets the socket schedule; nothing waits for space.
+            copy = WmemSchedule(Math.Min(copy, call.Requested - call.Done));
+            if (copy == 0)
+            {
+                WaitForSpace();
+                break;
+            }
             int tailIndex = skbs.Count - 1;
             ref var tail = ref SndSkbAt(skbs, tailIndex);
             // "if (!copied) TCP_SKB_CB(skb)->tcp_flags &= ~TCPHDR_PSH": the call's first bytes appended to an unsent skb take
@@ -246,6 +258,13 @@ public sealed partial class TcpSocket
         bool tailUnsent = skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt);
         if (tailUnsent && (!more || ForcedPush)) MarkPush(skbs, skbs.Count - 1);
         Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle, mssNow: mssNow);
+    }
+
+    /// <summary>tcp_sendmsg_locked()'s wait_for_space: set_bit(SOCK_NOSPACE); a wakeup made while this call ran is not a later one.</summary>
+    void WaitForSpace()
+    {
+        NoSpace = true;
+        WriteSpaceWake = false;
     }
 
     /// <summary>Models forced_push() — net/ipv4/tcp.c: more than half the peer's largest window written since the last PSH mark.</summary>

@@ -164,12 +164,13 @@ public sealed partial class TcpSocket
     /// Re-computes this socket's share of the host's TCP pages after its queues changed: the pages
     /// sk_mem_schedule() took and sk_mem_reclaim() has not given back — sk_wmem_queued + sk_rmem_alloc +
     /// sk_forward_alloc, a whole number of pages (what __sk_mem_raise_allocated() / __sk_mem_reduce_allocated() move
-    /// memory_allocated by).
+    /// memory_allocated by). Without <paramref name="pressure"/> the pressure is neither entered nor left: the pages of
+    /// sk_forced_mem_schedule(), or the sk_memory_allocated_sub() of a refused schedule.
     /// </summary>
-    void Recharge()
+    void Recharge(bool pressure = true)
     {
         long charged = WmemQueued + RmemAlloc + FwdAllocNow;
-        Host.ChargeTcpMemory(charged - (_data?.MemCharged ?? 0));
+        Host.ChargeTcpMemory(charged - (_data?.MemCharged ?? 0), pressure);
         Data(charged != 0)?.MemCharged = charged;
     }
 

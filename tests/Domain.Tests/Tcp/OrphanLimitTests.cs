@@ -195,12 +195,15 @@ public class TcpMemTests
     public void Established_CloseWithQueuedDataOverTcpMem2_RstAndOutOfMemoryLine()
     {
         // linux-4.4: every page charged goes straight to tcp_prot.memory_allocated (no per-CPU reserve), so the
-        // ~15 pages of 60 kB queued pass tcp_mem[2] = 3.
+        // pages queued pass tcp_mem[2] = 3. Over it the copy is refused, but sk_stream_moderate_sndbuf() drops sk_sndbuf to
+        // SOCK_MIN_SNDBUF and a copy that reaches it is allowed: one skb filled to size_goal (20 MSS), then the
+        // non-blocking send stops (a blocking one would wait for memory, and close() with it).
         var h = new TwoHostHarness(profile: KernelProfile.Linux44);
         h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000 });
+        var send = h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000, Flags = MsgFlags.MSG_DONTWAIT });
+        Assert.Equal(28960, h.Returned(send.CallId)!.Result);
         Assert.True(h.Client.TcpMemPages > 3);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]);
         h.Call("client", SocketCallKind.Close, c.Id);
