@@ -46,6 +46,9 @@ public sealed class ApiServer : IAsyncLifetime
             builder.UseEnvironment("Production");
             builder.UseSetting("Persistence:Provider", "sqlite");
             builder.UseSetting("ConnectionStrings:Sqlite", $"Data Source={database}");
+            // The tool's tests read the server's answers, not its wall-time limit: at load 40 a fresh-clone CI's plain create
+            // outran the default 10 s and was a 503 (session 37).
+            builder.UseSetting("Limits:RequestSeconds", "60");
         }
     }
 }
