@@ -103,8 +103,11 @@ public sealed partial class Simulation
     /// </summary>
     public long JournalLimit { get; set; } = long.MaxValue;
 
-    /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
-    public bool JournalFull => _sink.Appended >= JournalLimit;
+    /// <summary>
+    /// Whether the journal has reached <see cref="JournalLimit"/>. Asked before every event: without a limit the sink (an
+    /// interface) is not asked at all.
+    /// </summary>
+    public bool JournalFull => JournalLimit != long.MaxValue && _sink.Appended >= JournalLimit;
 
     /// <summary>Whether the journal holds more than <see cref="JournalLimit"/> events: what was run added more than allowed.</summary>
     public bool JournalOverLimit => _sink.Appended > JournalLimit;
