@@ -381,9 +381,30 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
 
     public bool Remove(in TKey key)
     {
-        if (Count == 0) return false;
-        int hole = Probe(key, key.GetHashCode(), out bool found);
-        if (!found) return false;
+        int slot = SlotOf(key);
+        if (slot < 0) return false;
+        RemoveSlot(slot);
+        return true;
+    }
+
+    /// <summary>
+    /// The slot holding <paramref name="key"/>, or -1: with <see cref="ValueAt"/> and <see cref="RemoveSlot"/>, a look at
+    /// the value and its removal in one probe (valid until the table next changes).
+    /// </summary>
+    public int SlotOf(in TKey key)
+    {
+        if (Count == 0) return -1;
+        int s = Probe(key, key.GetHashCode(), out bool found);
+        return found ? s : -1;
+    }
+
+    /// <summary>The value of the entry in <paramref name="slot"/> (<see cref="SlotOf"/>).</summary>
+    public TValue ValueAt(int slot) => At(SlotAt(slot).Entry - 1).Value;
+
+    /// <summary>Removes the entry in <paramref name="slot"/> (<see cref="SlotOf"/>).</summary>
+    public void RemoveSlot(int slot)
+    {
+        int hole = slot;
         int i = SlotAt(hole).Entry - 1;
         ref var e = ref At(i);
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TKey>()) e.Key = default!;
@@ -401,7 +422,6 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
                 hole = s;
             }
         SlotAt(hole) = default;
-        return true;
     }
 
     /// <summary>The keys in entry order, without allocating.</summary>

@@ -103,8 +103,11 @@ public sealed partial class Simulation
     /// </summary>
     public long JournalLimit { get; set; } = long.MaxValue;
 
-    /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
-    public bool JournalFull => _sink.Appended >= JournalLimit;
+    /// <summary>
+    /// Whether the journal has reached <see cref="JournalLimit"/>. Asked before every event: without a limit the sink (an
+    /// interface) is not asked at all.
+    /// </summary>
+    public bool JournalFull => JournalLimit != long.MaxValue && _sink.Appended >= JournalLimit;
 
     /// <summary>Whether the journal holds more than <see cref="JournalLimit"/> events: what was run added more than allowed.</summary>
     public bool JournalOverLimit => _sink.Appended > JournalLimit;
@@ -414,12 +417,26 @@ public sealed partial class Simulation
                 if (_polls.Count > 0) WakePolls();
                 return;
             }
-            ref var timer = ref item.Target is SimTimer t ? ref t.State : ref ((ITimerOwner)item.Target).TimerFor(item.Payload);
+            ref var timer = ref item.Target is TcpSocket owner ? ref owner.TimerFor(item.Payload)
+                : ref item.Target is SimTimer t ? ref t.State : ref ((ITimerOwner)item.Target).TimerFor(item.Payload);
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
         }
-        item.Target.OnDue(this, item.Payload);
+        Dispatch(item.Target, item.Payload);
         if (_polls.Count > 0) WakePolls();
+    }
+
+    /// <summary>
+    /// Hands a due item to its target: a host (a segment's arrival) and a socket (its timers, a woken task) — most of a
+    /// churn's items — by a type test and a direct call, the rest through the interface. The interface call site here
+    /// sees every kind of target, so it went through the runtime's resolve stub for each item (the session-37 note in
+    /// docs/benchmarks-history.md).
+    /// </summary>
+    void Dispatch(IEventTarget target, object? payload)
+    {
+        if (target is Host host) host.OnDue(this, payload);
+        else if (target is TcpSocket socket) socket.OnDue(this, payload);
+        else target.OnDue(this, payload);
     }
 
     /// <summary>

@@ -515,7 +515,10 @@ public sealed partial class Host : IEventTarget
 
     // ---- receive path ---------------------------------------------------------------------
 
-    void IEventTarget.OnDue(Simulation sim, object? payload)
+    void IEventTarget.OnDue(Simulation sim, object? payload) => OnDue(sim, payload);
+
+    /// <summary>A segment's arrival (<see cref="Simulation"/>'s step calls it directly, not through the interface).</summary>
+    internal void OnDue(Simulation sim, object? payload)
     {
         if (payload is not Segment seg) throw new InvalidOperationException("a host only receives segments");
         if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));

@@ -363,9 +363,10 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     void Unhash()
     {
-        if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this))
+        // One probe: the slot that holds the tuple, looked at and emptied (a lookup and then a removal probed twice).
+        if (Host.Established.SlotOf(Tuple) is >= 0 and var slot && ReferenceEquals(Host.Established.ValueAt(slot), this))
         {
-            Host.Established.Remove(Tuple);
+            Host.Established.RemoveSlot(slot);
             Host.ConnectHeld(this, held: false);
         }
         Host.RemoveListener(this);
@@ -439,7 +440,10 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>Whether the SACK-compression state was made (tests: only out-of-order data makes it).</summary>
     internal bool HasSackCompressionState => _rare?.CompAck is not null;
 
-    ref TimerState ITimerOwner.TimerFor(object? key)
+    ref TimerState ITimerOwner.TimerFor(object? key) => ref TimerFor(key);
+
+    /// <summary>The embedded timer named by <paramref name="key"/> (<see cref="Simulation"/>'s step asks directly, not through the interface).</summary>
+    internal ref TimerState TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
         if (ReferenceEquals(key, DelackTimerKey)) return ref _data!.DelackTimer;
@@ -468,7 +472,10 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tcp_rto_min_us() — include/net/tcp.h: jiffies_to_usecs(tcp_rto_min()), so in whole jiffies.</summary>
     long RtoMinUs => _icsk.RtoMin.Ns / 1_000;
 
-    void IEventTarget.OnDue(Simulation sim, object? payload)
+    void IEventTarget.OnDue(Simulation sim, object? payload) => OnDue(sim, payload);
+
+    /// <summary>A timer's expiry or a woken task (<see cref="Simulation"/>'s step calls it directly, not through the interface).</summary>
+    internal void OnDue(Simulation sim, object? payload)
     {
         if (payload is TaskWake woken)
         {

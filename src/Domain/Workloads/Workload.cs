@@ -331,7 +331,7 @@ public sealed partial class Workload : IEventTarget
         return new WorkloadResult(Id, Done && !Truncated, Truncated, Spec.Connections, _started, _clientsFinished,
             OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
-            new SortedDictionary<string, long>(_connectResults, StringComparer.Ordinal),
+            ConnectResults(),
             [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns);
     }
 
