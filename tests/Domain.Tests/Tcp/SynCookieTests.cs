@@ -279,6 +279,27 @@ public class SynCookieTests
         Assert.Equal((Ms(150), "R", cookie.SeqNo + 1), (ServerSent(h).Last().At, ServerSent(h).Last().Flags.ToLetters(), ServerSent(h).Last().SeqNo));
     }
 
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Listen_CookieAckAfterTheListenerWasShutDownAndListensAgain_TheClearedStampResetsIt(KernelProfile profile)
+    {
+        // shutdown(SHUT_RD) of a listener is tcp_disconnect(), whose memset(&tp->rx_opt, 0, …) clears ts_recent_stamp, the
+        // overflow stamp: listening again, the socket has not overflowed recently and resets the ACK of its own cookie.
+        var h = Listening(backlog: 128, profile, x => x.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "2"));
+        var listener = ListenerOf(h);
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptionsNoTs);
+        var cookie = ServerSent(h).Single();
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = listener.Id, How = ShutdownHow.SHUT_RD });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = listener.Id });
+        DeliverAt(h, 150, Peer(46001), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        Assert.Equal(TcpState.Listen, listener.State);
+        Assert.Empty(listener.AcceptQueue);
+        Assert.Equal((0, 0, 1), (h.Server.Mib[MibCounter.TcpExtSyncookiesRecv], h.Server.Mib[MibCounter.TcpExtSyncookiesFailed], h.Server.Mib[MibCounter.TcpOutRsts]));
+        Assert.Equal((Ms(150), "R", cookie.SeqNo + 1), (ServerSent(h).Last().At, ServerSent(h).Last().Flags.ToLetters(), ServerSent(h).Last().SeqNo));
+    }
+
     [Fact]
     public void Listen_CookieAckWithAcceptQueueFull_ListenOverflowsAndNoRstEvenWithAbortOnOverflow()
     {
