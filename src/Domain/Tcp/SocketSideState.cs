@@ -84,6 +84,12 @@ internal sealed class ListenerQueues
 internal sealed class ReuseportGroup
 {
     public readonly List<TcpSocket> Listening = [];
+    /// <summary>
+    /// reuse->synq_overflow_ts: the u32 jiffies of the group's last SYN-queue overflow, which tcp_synq_overflow() and
+    /// tcp_synq_no_recent_overflow() use in place of a member's own stamp (linux-6), so any listener of the group
+    /// validates a cookie another one sent, also after that one closed.
+    /// </summary>
+    public uint SynqOverflowStamp;
 }
 
 /// <summary>

@@ -38,6 +38,15 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// The stamp tcp_synq_overflow() writes and tcp_synq_no_recent_overflow() reads (include/net/tcp.h): with SO_REUSEPORT,
+    /// the group's reuse->synq_overflow_ts (sk_reuseport_cb; since Linux 4.19, so not on linux-4.4), else the listener's
+    /// own rx_opt.ts_recent_stamp.
+    /// </summary>
+    ref uint SynqOverflowStamp => ref (Reuseport is { } group && _sim.Profile == KernelProfile.Linux6
+        ? ref group.SynqOverflowStamp
+        : ref ListenState.SynqOverflowStamp);
+
+    /// <summary>
     /// tcp_conn_request() with want_cookie: the options are parsed without Fast Open and, when the SYN has no
     /// (accepted) timestamp, cleared (tcp_clear_options(): no window scaling, no SACK); cookie_init_sequence()
     /// stamps the overflow (tcp_synq_overflow()), counts SyncookiesSent and makes the ISN from the peer's MSS
@@ -51,7 +60,7 @@ public sealed partial class TcpSocket
         // tcp_parse_options(): mss_clamp = the SYN's MSS option, else TCP_MSS_DEFAULT (af_ops->mss_clamp).
         int mss = syn.Options.Mss > 0 ? syn.Options.Mss : TcpConstants.MssDefault;
         int mssIndex = SynCookies.MssIndex(mss);
-        SynCookies.SynqOverflow(ref ListenState.SynqOverflowStamp, _sim.Now);
+        SynCookies.SynqOverflow(ref SynqOverflowStamp, _sim.Now);
         Host.Count(MibCounter.TcpExtSyncookiesSent);
         long count = SynCookies.CookieTime(_sim.Now);
         uint isn = SynCookies.Isn(_sim, tuple, syn.Seq, count, mssIndex);
@@ -71,7 +80,7 @@ public sealed partial class TcpSocket
     bool CookieCheck(Segment ack)
     {
         if (Host.Sysctls.TcpSyncookies == 0) return false;
-        if (SynCookies.NoRecentOverflow(_rare?.Listen?.SynqOverflowStamp ?? 0, _sim.Now)) return false;
+        if (SynCookies.NoRecentOverflow(SynqOverflowStamp, _sim.Now)) return false;
         var tuple = new FourTuple(ack.Destination, ack.Source);
         int mss = Host.IssuedCookies.Check(tuple, ack.Ack - 1, ack.Seq - 1, SynCookies.CookieTime(_sim.Now));
         if (mss == 0)

@@ -233,6 +233,9 @@ public sealed partial class TcpSocket
         // memset(&tp->rx_opt, 0, …): no peer timestamp (ts_recent_stamp 0), so the next SYN's window is a fresh socket's;
         // mss_clamp as tcp_v4_connect() sets it (TCP_MSS_DEFAULT).
         _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
+        // The same memset clears a listener's ts_recent_stamp, its SYN-queue overflow stamp (tcp_synq_overflow()): listening
+        // again, it resets the ACK of a cookie it sent before (a SO_REUSEPORT group's stamp is the group's, and stays).
+        if (_rare?.Listen is { } listen) listen.SynqOverflowStamp = 0;
         _sockState = SocketState.Unconnected; // the callers' "sock->state = SS_UNCONNECTED"
         // tcp_disconnect(): "There's a bubble in the pipe until at least the first ACK." (app_limited = ~0U, rate_app_limited = 1)
         _rate.AppLimited = uint.MaxValue;

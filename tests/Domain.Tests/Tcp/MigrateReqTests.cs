@@ -17,7 +17,7 @@ public class MigrateReqTests
     const uint PeerIsn = 1000;
     static readonly FourTuple PeerTuple = new(new Endpoint(IPv4.Parse("10.0.0.1"), 46000), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
 
-    static TcpSocket ReuseportListener(Fixtures.TwoHostHarness h, int maxseg = 0)
+    internal static TcpSocket ReuseportListener(Fixtures.TwoHostHarness h, int maxseg = 0)
     {
         int id = h.Call("server", SocketCallKind.Socket).SocketId;
         h.SetOption(id, SocketOption.SO_REUSEPORT, 1);

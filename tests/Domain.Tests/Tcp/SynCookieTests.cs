@@ -235,6 +235,71 @@ public class SynCookieTests
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesSent]);
     }
 
+    /// <summary>
+    /// tcp_syncookies 2 on a SO_REUSEPORT listener l1 (alone, so the SYN at 1 ms is its own): l2 joins its group at 50 ms,
+    /// l1 is closed at 100 ms (tcp_migrate_req 0), and the ACK returning l1's cookie comes at 150 ms. Returns the
+    /// harness, l2 and the cookie SYN-ACK.
+    /// </summary>
+    static (Fixtures.TwoHostHarness H, TcpSocket L2, SegmentSent Cookie) CookieAckAfterItsListenerClosed(KernelProfile profile)
+    {
+        var h = new Fixtures.TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "2");
+        var l1 = MigrateReqTests.ReuseportListener(h);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptionsNoTs);
+        var cookie = ServerSent(h).Single();
+        h.At(Ms(50));
+        var l2 = MigrateReqTests.ReuseportListener(h);
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, l1.Id);
+        DeliverAt(h, 150, Peer(46001), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        return (h, l2, cookie);
+    }
+
+    [Fact]
+    public void Listen_CookieAckAfterItsReuseportListenerClosed_TheGroupsOverflowStampLetsTheOtherListenerTakeIt()
+    {
+        // tcp_synq_overflow() stamped the group's reuse->synq_overflow_ts (sk_reuseport_cb, Linux 4.19+), which l2 shares:
+        // its tcp_synq_no_recent_overflow() is false, cookie_v4_check() validates l1's cookie and the child joins l2.
+        var (h, l2, cookie) = CookieAckAfterItsListenerClosed(KernelProfile.Linux6);
+        var child = Assert.Single(l2.AcceptQueue);
+        Assert.Equal((TcpState.Established, cookie.SeqNo + 1), (child.State, child.SndNxt));
+        Assert.Equal((1, 0, 1, 0), (h.Server.Mib[MibCounter.TcpExtSyncookiesRecv], h.Server.Mib[MibCounter.TcpExtSyncookiesFailed],
+            h.Server.Mib[MibCounter.TcpPassiveOpens], h.Server.Mib[MibCounter.TcpOutRsts]));
+        Assert.Single(ServerSent(h));
+    }
+
+    [Fact]
+    public void Listen_CookieAckAfterItsReuseportListenerClosedOnLinux44_TheOtherListenersOwnStampResetsIt()
+    {
+        // 4.4 stamps the listener's own rx_opt.ts_recent_stamp: l2 never overflowed, so the ACK is a stray one (RST).
+        var (h, l2, cookie) = CookieAckAfterItsListenerClosed(KernelProfile.Linux44);
+        Assert.Empty(l2.AcceptQueue);
+        Assert.Equal((0, 0, 1), (h.Server.Mib[MibCounter.TcpExtSyncookiesRecv], h.Server.Mib[MibCounter.TcpExtSyncookiesFailed], h.Server.Mib[MibCounter.TcpOutRsts]));
+        Assert.Equal((Ms(150), "R", cookie.SeqNo + 1), (ServerSent(h).Last().At, ServerSent(h).Last().Flags.ToLetters(), ServerSent(h).Last().SeqNo));
+    }
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Listen_CookieAckAfterTheListenerWasShutDownAndListensAgain_TheClearedStampResetsIt(KernelProfile profile)
+    {
+        // shutdown(SHUT_RD) of a listener is tcp_disconnect(), whose memset(&tp->rx_opt, 0, …) clears ts_recent_stamp, the
+        // overflow stamp: listening again, the socket has not overflowed recently and resets the ACK of its own cookie.
+        var h = Listening(backlog: 128, profile, x => x.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "2"));
+        var listener = ListenerOf(h);
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptionsNoTs);
+        var cookie = ServerSent(h).Single();
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = listener.Id, How = ShutdownHow.SHUT_RD });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = listener.Id });
+        DeliverAt(h, 150, Peer(46001), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        Assert.Equal(TcpState.Listen, listener.State);
+        Assert.Empty(listener.AcceptQueue);
+        Assert.Equal((0, 0, 1), (h.Server.Mib[MibCounter.TcpExtSyncookiesRecv], h.Server.Mib[MibCounter.TcpExtSyncookiesFailed], h.Server.Mib[MibCounter.TcpOutRsts]));
+        Assert.Equal((Ms(150), "R", cookie.SeqNo + 1), (ServerSent(h).Last().At, ServerSent(h).Last().Flags.ToLetters(), ServerSent(h).Last().SeqNo));
+    }
+
     [Fact]
     public void Listen_CookieAckWithAcceptQueueFull_ListenOverflowsAndNoRstEvenWithAbortOnOverflow()
     {
