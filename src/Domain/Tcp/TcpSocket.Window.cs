@@ -94,7 +94,13 @@ public sealed partial class TcpSocket
     {
         int truesize = NicRcvTruesize(len);
         long packet = len + 20 + TcpHeaderLen;
-        if (packet + TcpConstants.NetSkbPad >= PageSize) return new(truesize - (int)len, Own: true, Frags: 1);
+        if (packet + TcpConstants.NetSkbPad >= PageSize)
+        {
+            // Linux 6.18.44: the head holds SKB_MAX_HEAD(NET_SKB_PAD) bytes of the packet, payload too, so it is locked.
+            if (_sim.Profile != KernelProfile.Linux44)
+                return new(truesize - (int)len, Own: true, Frags: TunPages(packet - TunPagedHeadPacketBytes).Count, HeadLen: TunPagedHeadPacketBytes - 20 - TcpHeaderLen);
+            return new(truesize - (int)len, Own: true, Frags: 1);
+        }
         int headRoom = truesize - TcpConstants.SkBuffSize - TcpConstants.SkbSharedInfoSize; // SKB_WITH_OVERHEAD(ksize(head))
         return new(truesize - (int)len, Own: true, TailRoom: headRoom - TcpConstants.NetSkbPad - (int)packet, HeadLen: (int)len);
     }
@@ -121,8 +127,41 @@ public sealed partial class TcpSocket
         if (_sim.Profile != KernelProfile.Linux44 && packet <= SmallHeadPacketBytes) return LoopbackSkbOverhead;
         if (packet <= SmallSlabPacketBytes) return SmallSlabTruesize;
         if (packet <= MidSlabPacketBytes) return MidSlabTruesize;
+        if (_sim.Profile != KernelProfile.Linux44 && packet > TunPagedHeadPacketBytes)
+        {
+            // Under a page with NET_SKB_PAD: a linear kmalloc-8k head, SKB_TRUESIZE(8192 − 320) = 8448. At a page and
+            // past it: a kmalloc-4k head with SKB_MAX_HEAD(NET_SKB_PAD) bytes (4352) and alloc_skb_with_frags()'s pages.
+            if (packet + TcpConstants.NetSkbPad < PageSize) return 2 * PageSize + TcpConstants.SkBuffSize;
+            return PageSize + TcpConstants.SkBuffSize + TunPages(packet - TunPagedHeadPacketBytes).Sum();
+        }
         long beyond = packet - RcvHeadPacketBytes;
         return beyond <= 0 ? RcvSkbTruesize : RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize;
+    }
+
+    /// <summary>
+    /// SKB_MAX_HEAD(NET_SKB_PAD) = SKB_WITH_OVERHEAD(PAGE_SIZE − NET_SKB_PAD), 3712: the packet bytes a TUN skb's head holds
+    /// when the packet and NET_SKB_PAD reach a page (tun_get_user()'s good_linear); the rest goes into page fragments.
+    /// </summary>
+    const int TunPagedHeadPacketBytes = PageSize - TcpConstants.NetSkbPad - TcpConstants.SkbSharedInfoSize;
+
+    /// <summary>
+    /// Models alloc_skb_with_frags() — net/core/skbuff.c — with tun_alloc_skb()'s max order PAGE_ALLOC_COSTLY_ORDER (3):
+    /// the size of each page (compound) it fills with <paramref name="bytes"/>, the order lowered while the bytes left,
+    /// page-aligned, are less than a page of it (each page adds PAGE_SIZE &lt;&lt; order to truesize). Observed on Linux
+    /// 6.18.44 (one unread in-order segment, skmem_rmem_alloc): packets of 4040 and 5040 bytes 8448 (4352 + one 4 KB page),
+    /// 8140 and 9040 bytes 12544 (+ 8 KB + 4 KB), 12040 bytes 16640 (+ 8 KB + 4 KB: the order stays lowered).
+    /// </summary>
+    static List<int> TunPages(long bytes)
+    {
+        var pages = new List<int>();
+        int order = 3;
+        while (bytes > 0)
+        {
+            while (order > 0 && (bytes + PageSize - 1) / PageSize * PageSize < (long)PageSize << order) order--;
+            pages.Add(PageSize << order);
+            bytes -= PageSize << order;
+        }
+        return pages;
     }
 
     /// <summary>
