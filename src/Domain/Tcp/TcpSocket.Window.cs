@@ -14,8 +14,10 @@ namespace SimService.Domain.Tcp;
 /// <para><b>The truesize model.</b> Every segment received off lo is one skb as the TUN device the kernel runs read
 /// through builds it (tun_alloc_skb(), <see cref="NicSkb"/>): a packet under a page with its NET_SKB_PAD is copied whole
 /// into a kmalloc'd head, truesize SKB_TRUESIZE of the head's size (<see cref="NicRcvTruesize"/>): 832 up to 192 bytes
-/// (linux-6's small-head cache), 1280 up to 640, <see cref="RcvSkbTruesize"/> (2304) up to 1664 and 2048 more per
-/// further 2 KB; a longer packet goes into page fragments. skb_try_coalesce() copies a later segment into the tail's
+/// (linux-6's small-head cache), 1280 up to 640, <see cref="RcvSkbTruesize"/> (2304) up to 1664, 4352 up to 3712, on
+/// linux-6 8448 (a kmalloc-8k head) under a page with NET_SKB_PAD, and at a page and past it a kmalloc-4k head with
+/// 3712 bytes of the packet plus alloc_skb_with_frags()'s pages (<see cref="TunPages"/>; linux-4.4: 2048 more per
+/// further 2 KB). skb_try_coalesce() copies a later segment into the tail's
 /// room while it fits (delta 0) and never steals a kmalloc'd head (<see cref="TailCoalesceCharge"/>,
 /// <see cref="OfoTryCoalesce"/>). Not modelled: GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
@@ -113,6 +115,7 @@ public sealed partial class TcpSocket
     /// kernel path (a 3000-byte segment: 4352, ratio 176). A TUN device's kmalloc'd head (tun_alloc_skb() → alloc_skb():
     /// SKB_TRUESIZE(kmalloc_size_roundup(SKB_HEAD_ALIGN(NET_SKB_PAD + packet)) − 320)) is the same 2304 and 4352 for
     /// packets of 641–1664 and 1665–3712 bytes; observed on Linux 6.18.44 (packetdrill/jumbo-segment-scaling-ratio-from-its-truesize.pkt).
+    /// Past 3712 bytes linux-6 differs (D132): a kmalloc-8k head under a page, then a kmalloc-4k head and pages.
     /// </summary>
     int NicRcvTruesize(long len)
     {
