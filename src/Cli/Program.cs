@@ -40,7 +40,10 @@ const string usage = """
                              unread data at close, TCP_NODELAY/TCP_CORK, zero window, small SO_RCVBUF, window
                              shrink, out-of-order FIN, SACK reneging, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT);
                              --fuzz-sysctls starts each case with random sysctls
-                             (tcp_rfc1337, tcp_sack, tcp_timestamps, tcp_window_scaling, retries, tcp_fin_timeout, …)
+                             (tcp_rfc1337, tcp_sack, tcp_timestamps, tcp_window_scaling, retries, tcp_fin_timeout, …);
+                             --fuzz-rcv mixes receive-path moves into the walk (out-of-order data, holes filled,
+                             FINs beyond a hole and data after them, several SACK blocks, in-window RSTs, data
+                             after SHUT_RD or close)
       fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
                          black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;
                          a difference is re-run before it is believed (needs what kernel needs)

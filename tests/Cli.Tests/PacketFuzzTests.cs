@@ -178,6 +178,50 @@ public sealed class PacketFuzzTests
         Assert.True(counts["unread-at-close"] > counts["defer-accept"], string.Join(", ", counts));
     }
 
+    /// <summary>--fuzz-rcv's cases of seeds 37400–37559: each receive-path move by its "// rcv: NAME" line and the segment after it.</summary>
+    static readonly Lazy<List<(long Seed, string Text)>> ReceiveCases = new(() => Enumerable.Range(37400, 160)
+        .Select(i => (Seed: (long)i, Text: PacketCaseGenerator.Generate(i, teardown: i % 4 == 0, receive: true))).ToList());
+
+    [Theory]
+    [InlineData("ofo-beyond-hole", @"^\s*\+[\d.]+ < (F|P)?\. \d+:\d+\(\d+\) ack")]
+    [InlineData("ofo-adjacent", @"^\s*\+[\d.]+ < (F|P)?\. \d+:\d+\(\d+\) ack")]
+    [InlineData("ofo-fin-then-data", @"^\s*\+[\d.]+ < F\. \d+:(\d+)\(\d+\) ack [^\n]*\n\s*\+[\d.]+ < P\. \d+:")]
+    [InlineData("fill-hole", @"^\s*\+[\d.]+ < P\. \d+:\d+\(\d+\) ack")]
+    [InlineData("cover-queued", @"^\s*\+[\d.]+ < P\. \d+:\d+\(\d+\) ack")]
+    [InlineData("multi-sack-ack", @"^\s*\+[\d.]+ < \. \d+:\d+\(0\) ack \d+ win \d+ <[^>]*sack \d+:\d+ \d+:\d+")]
+    [InlineData("rst-in-window", @"^\s*\+[\d.]+ < R\.? \d+:\d+\(0\)")]
+    [InlineData("data-to-closed-rcv", @"^\s*\+[\d.]+ (shutdown\(\d, SHUT_RD\) = 0|close\(\d\) = 0)\n\s*\+[\d.]+ < F?P\. |^\s*\+[\d.]+ < F?P\. ")]
+    public void Generator_Receive_EachMoveWritesItsSegments_CasesRunOnTheEngine(string move, string shape)
+    {
+        var cases = ReceiveCases.Value.Where(c => c.Text.Contains($"// rcv: {move}\n", StringComparison.Ordinal)).ToList();
+
+        Assert.InRange(cases.Count, 3, 160);
+        foreach (var (seed, text) in cases.Take(5))
+        {
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, teardown: seed % 4 == 0, receive: true));
+            Assert.Contains(" --fuzz-rcv", text.Split('\n')[0], StringComparison.Ordinal);
+            var after = text[(text.IndexOf($"// rcv: {move}\n", StringComparison.Ordinal) + move.Length + 9)..];
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(after, shape), $"seed {seed}: {after[..after.IndexOf('\n', StringComparison.Ordinal)]}");
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+            Assert.Contains(recording!, e => e.Kind == RecordedKind.Info && e.Text.StartsWith("tcpi_state = ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Generator_Receive_OnlyItsOwnMode_OtherModesWriteWhatTheyWrote()
+    {
+        // The receive moves draw from the walk's stream only under --fuzz-rcv: without it a seed writes its case as before.
+        for (long seed = 37400; seed < 37420; seed++)
+        {
+            Assert.DoesNotContain("// rcv: ", PacketCaseGenerator.Generate(seed), StringComparison.Ordinal);
+            Assert.NotEqual(PacketCaseGenerator.Generate(seed), PacketCaseGenerator.Generate(seed, receive: true));
+        }
+        // An exact fill of the first hole moves rcv_nxt past the queued segments: the next in-order data starts after them.
+        Assert.Contains(ReceiveCases.Value, c => System.Text.RegularExpressions.Regex.IsMatch(c.Text,
+            @"< (P)?\. (\d+):(\d+)\(\d+\) ack[^\n]*\n(\s*\+[\d.]+ [^<\n][^\n]*\n)*// rcv: fill-hole\n\s*\+[\d.]+ < P\. \d+:\2\("));
+    }
+
     /// <summary>
     /// The kernel runner's warm-up takes record mode's notebook once before the clock starts (session 22: compiled on the
     /// first segment recorded, the SYN-ACK line of every record-mode script was written 5–7 ms late, lengthening the

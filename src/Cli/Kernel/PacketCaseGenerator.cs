@@ -45,8 +45,8 @@ internal sealed partial class PacketCaseGenerator
     /// The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only); with
     /// <paramref name="sysctls"/> it starts with a line of sysctls drawn from their own stream (<see cref="DrawSysctls"/>).
     /// </summary>
-    public static string Generate(long seed, bool edges = false, bool sysctls = false, bool teardown = false) =>
-        new PacketCaseGenerator(seed).Write(seed, edges, sysctls, teardown);
+    public static string Generate(long seed, bool edges = false, bool sysctls = false, bool teardown = false, bool receive = false) =>
+        new PacketCaseGenerator(seed) { _receive = receive }.Write(seed, edges, sysctls, teardown);
 
     string Write(long seed, bool edges, bool sysctls, bool teardown)
     {
@@ -63,7 +63,7 @@ internal sealed partial class PacketCaseGenerator
         _peerTsBase = Pick(1000u, 4_294_960_000u);
         // --fuzz-teardown takes the place of --fuzz-edges (Teardown()); the other modes' lines are written as before.
         edges &= !teardown;
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(teardown ? " --fuzz-teardown" : "")}{(sysctls ? " --fuzz-sysctls" : "")}: {(edges ? "edge walk, " : "")}{(teardown ? "teardown walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(teardown ? " --fuzz-teardown" : "")}{(sysctls ? " --fuzz-sysctls" : "")}{(_receive ? " --fuzz-rcv" : "")}: {(edges ? "edge walk, " : "")}{(teardown ? "teardown walk, " : "")}{(_receive ? "receive-path walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
         if (settings.Count > 0) At($"`sysctl -q {string.Join(" ", settings.Select(x => $"net.ipv4.{x.Key}={x.Value}"))}`");
         // Without timestamps of its own the socket sends no TS val for the peer to echo (tcp_timestamps 0: the SYN's TS
@@ -191,6 +191,12 @@ internal sealed partial class PacketCaseGenerator
         if (_timeWaitWalk)
         {
             TimeWaitStep();
+            return;
+        }
+        // --fuzz-rcv: a receive-path move instead of a plain step, drawn only in that mode (the other modes' streams stay as they were).
+        if (_receive && Chance(0.45))
+        {
+            ReceiveStep();
             return;
         }
         double r = _rng.NextDouble();

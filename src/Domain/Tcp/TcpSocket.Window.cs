@@ -14,8 +14,10 @@ namespace SimService.Domain.Tcp;
 /// <para><b>The truesize model.</b> Every segment received off lo is one skb as the TUN device the kernel runs read
 /// through builds it (tun_alloc_skb(), <see cref="NicSkb"/>): a packet under a page with its NET_SKB_PAD is copied whole
 /// into a kmalloc'd head, truesize SKB_TRUESIZE of the head's size (<see cref="NicRcvTruesize"/>): 832 up to 192 bytes
-/// (linux-6's small-head cache), 1280 up to 640, <see cref="RcvSkbTruesize"/> (2304) up to 1664 and 2048 more per
-/// further 2 KB; a longer packet goes into page fragments. skb_try_coalesce() copies a later segment into the tail's
+/// (linux-6's small-head cache), 1280 up to 640, <see cref="RcvSkbTruesize"/> (2304) up to 1664, 4352 up to 3712, on
+/// linux-6 8448 (a kmalloc-8k head) under a page with NET_SKB_PAD, and at a page and past it a kmalloc-4k head with
+/// 3712 bytes of the packet plus alloc_skb_with_frags()'s pages (<see cref="TunPages"/>; linux-4.4: 2048 more per
+/// further 2 KB). skb_try_coalesce() copies a later segment into the tail's
 /// room while it fits (delta 0) and never steals a kmalloc'd head (<see cref="TailCoalesceCharge"/>,
 /// <see cref="OfoTryCoalesce"/>). Not modelled: GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
@@ -94,7 +96,13 @@ public sealed partial class TcpSocket
     {
         int truesize = NicRcvTruesize(len);
         long packet = len + 20 + TcpHeaderLen;
-        if (packet + TcpConstants.NetSkbPad >= PageSize) return new(truesize - (int)len, Own: true, Frags: 1);
+        if (packet + TcpConstants.NetSkbPad >= PageSize)
+        {
+            // Linux 6.18.44: the head holds SKB_MAX_HEAD(NET_SKB_PAD) bytes of the packet, payload too, so it is locked.
+            if (_sim.Profile != KernelProfile.Linux44)
+                return new(truesize - (int)len, Own: true, Frags: TunPages(packet - TunPagedHeadPacketBytes).Count, HeadLen: TunPagedHeadPacketBytes - 20 - TcpHeaderLen);
+            return new(truesize - (int)len, Own: true, Frags: 1);
+        }
         int headRoom = truesize - TcpConstants.SkBuffSize - TcpConstants.SkbSharedInfoSize; // SKB_WITH_OVERHEAD(ksize(head))
         return new(truesize - (int)len, Own: true, TailRoom: headRoom - TcpConstants.NetSkbPad - (int)packet, HeadLen: (int)len);
     }
@@ -107,6 +115,7 @@ public sealed partial class TcpSocket
     /// kernel path (a 3000-byte segment: 4352, ratio 176). A TUN device's kmalloc'd head (tun_alloc_skb() → alloc_skb():
     /// SKB_TRUESIZE(kmalloc_size_roundup(SKB_HEAD_ALIGN(NET_SKB_PAD + packet)) − 320)) is the same 2304 and 4352 for
     /// packets of 641–1664 and 1665–3712 bytes; observed on Linux 6.18.44 (packetdrill/jumbo-segment-scaling-ratio-from-its-truesize.pkt).
+    /// Past 3712 bytes linux-6 differs (D132): a kmalloc-8k head under a page, then a kmalloc-4k head and pages.
     /// </summary>
     int NicRcvTruesize(long len)
     {
@@ -121,8 +130,41 @@ public sealed partial class TcpSocket
         if (_sim.Profile != KernelProfile.Linux44 && packet <= SmallHeadPacketBytes) return LoopbackSkbOverhead;
         if (packet <= SmallSlabPacketBytes) return SmallSlabTruesize;
         if (packet <= MidSlabPacketBytes) return MidSlabTruesize;
+        if (_sim.Profile != KernelProfile.Linux44 && packet > TunPagedHeadPacketBytes)
+        {
+            // Under a page with NET_SKB_PAD: a linear kmalloc-8k head, SKB_TRUESIZE(8192 − 320) = 8448. At a page and
+            // past it: a kmalloc-4k head with SKB_MAX_HEAD(NET_SKB_PAD) bytes (4352) and alloc_skb_with_frags()'s pages.
+            if (packet + TcpConstants.NetSkbPad < PageSize) return 2 * PageSize + TcpConstants.SkBuffSize;
+            return PageSize + TcpConstants.SkBuffSize + TunPages(packet - TunPagedHeadPacketBytes).Sum();
+        }
         long beyond = packet - RcvHeadPacketBytes;
         return beyond <= 0 ? RcvSkbTruesize : RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize;
+    }
+
+    /// <summary>
+    /// SKB_MAX_HEAD(NET_SKB_PAD) = SKB_WITH_OVERHEAD(PAGE_SIZE − NET_SKB_PAD), 3712: the packet bytes a TUN skb's head holds
+    /// when the packet and NET_SKB_PAD reach a page (tun_get_user()'s good_linear); the rest goes into page fragments.
+    /// </summary>
+    const int TunPagedHeadPacketBytes = PageSize - TcpConstants.NetSkbPad - TcpConstants.SkbSharedInfoSize;
+
+    /// <summary>
+    /// Models alloc_skb_with_frags() — net/core/skbuff.c — with tun_alloc_skb()'s max order PAGE_ALLOC_COSTLY_ORDER (3):
+    /// the size of each page (compound) it fills with <paramref name="bytes"/>, the order lowered while the bytes left,
+    /// page-aligned, are less than a page of it (each page adds PAGE_SIZE &lt;&lt; order to truesize). Observed on Linux
+    /// 6.18.44 (one unread in-order segment, skmem_rmem_alloc): packets of 4040 and 5040 bytes 8448 (4352 + one 4 KB page),
+    /// 8140 and 9040 bytes 12544 (+ 8 KB + 4 KB), 12040 bytes 16640 (+ 8 KB + 4 KB: the order stays lowered).
+    /// </summary>
+    static List<int> TunPages(long bytes)
+    {
+        var pages = new List<int>();
+        int order = 3;
+        while (bytes > 0)
+        {
+            while (order > 0 && (bytes + PageSize - 1) / PageSize * PageSize < (long)PageSize << order) order--;
+            pages.Add(PageSize << order);
+            bytes -= PageSize << order;
+        }
+        return pages;
     }
 
     /// <summary>

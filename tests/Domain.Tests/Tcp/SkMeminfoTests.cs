@@ -113,6 +113,41 @@ public class SkMeminfoTests
         Assert.Equal(2L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
     }
 
+    /// <summary>
+    /// tun_alloc_skb() → alloc_skb_with_frags() for packets near and past a page (timestamps: the payload + 52): under a
+    /// page with NET_SKB_PAD a linear kmalloc-8k head (8448); at a page and past it a kmalloc-4k head holding
+    /// SKB_MAX_HEAD(NET_SKB_PAD) = 3712 bytes of the packet (4352) and pages of order ≤ 3 for the rest, the order lowered
+    /// while the rest fits a smaller one (D132). The head holds payload, so such an skb is never coalesced into the tail;
+    /// it is nonlinear, so nothing is copied into it. Observed on Linux 6.18.44 (skmem_rmem_alloc): 1000, 4500 and 50
+    /// bytes unread 2304, 10752, 11584 (review35a); alone, 3700 bytes 8448 and 12000 bytes 16640 (without timestamps:
+    /// packetdrill/tun-skb-at-and-past-a-page-truesize.pkt).
+    /// </summary>
+    [Fact]
+    public void Established_PacketsNearAndPastAPage_KmallocHeadAndPagesAsTunAllocSkb()
+    {
+        var p = InjectedPeer.Connected();
+        long before = p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce];
+        var rmem = new List<uint>();
+        foreach (int len in new[] { 1000, 4500, 50 })
+        {
+            p.Data(len);
+            rmem.Add(p.C.Meminfo.RmemAlloc);
+        }
+        var alone = new List<uint>();
+        foreach (int len in new[] { 3600, 3700, 12000 })
+        {
+            var q = InjectedPeer.Connected();
+            q.Data(len);
+            alone.Add(q.C.Meminfo.RmemAlloc);
+        }
+
+        // 4552-byte packet: 4352 + one 4 KB page; the 50 bytes: a small head of their own (no room in a paged skb).
+        Assert.Equal([2304u, 10752, 11584], rmem);
+        Assert.Equal(0L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
+        // 3652: kmalloc-4k (4352); 3752: kmalloc-8k (8448); 12052: 4352 + an 8 KB and a 4 KB page (16640).
+        Assert.Equal([4352u, 8448, 16640], alone);
+    }
+
     [Fact]
     public void Established_OldText_DroppedByTcpDataQueue()
     {
