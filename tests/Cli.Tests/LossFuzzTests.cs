@@ -37,6 +37,8 @@ public sealed class LossFuzzTests
                 var steps = doc["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
                 Assert.Contains(steps, s => s["link"]?["loss"]?.GetValue<double>() > 0);
                 if (steps.Any(s => s["link"]?["delay"] is not null)) asymmetric++;
+                long rttMs = (long)Ms(doc["links"]![0]!["delay"]!) + (long)Ms(steps.FirstOrDefault(s => s["link"]?["delay"] is not null)?["link"]!["delay"] ?? doc["links"]![0]!["delay"]!);
+                Assert.True(rttMs % 4 != 0, $"seed {seed}, case {number}: an RTT of {rttMs} ms, a whole number of jiffies");
                 if (steps.Any(s => s["link"]?["loss"]?.GetValue<double>() == 0.0)) lifted++;
                 var sends = steps.Where(s => s["call"]?.GetValue<string>() == "send").Select(s => s["bytes"]!.GetValue<int>()).ToList();
                 if (sends.Any(b => b >= 2 * 1448)) bulk++;
@@ -64,6 +66,8 @@ public sealed class LossFuzzTests
             "net.ipv4.tcp_recovery", "net.ipv4.tcp_frto", "net.ipv4.tcp_retries2", "net.ipv4.tcp_orphan_retries"]), sysctls);
         Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
     }
+
+    static double Ms(JsonNode delay) => double.Parse(delay.GetValue<string>().TrimEnd('m', 's'), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// loss-21-1 (41 ms each way): the server's send was drawn 371 ms and moved 50 ms, the old search's limit, to 421 ms —
