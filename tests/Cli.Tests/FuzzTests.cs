@@ -51,26 +51,32 @@ public sealed class FuzzTests
     }
 
     /// <summary>
-    /// No drawn case kills a client's process after it set SO_LINGER on with a timeout (before connect() or later): the
-    /// process's exit sleeps in close() while the FIN is unanswered and the kernel runner, waiting for it, began every
-    /// later step up to the linger time late — seed 11, case 65 was drawn so (the kill of c4, SO_LINGER {1, 2}, 1.72 s).
+    /// Since session 37 a client's process is killed after it set SO_LINGER on with a timeout (before connect() or later)
+    /// too: until then it never was (seed 11, case 65 had been drawn so: the runner's kill closed the socket with close(2)
+    /// from a live thread and slept the linger time, 1.72 s). An exit never lingers (<c>inet_release()</c> passes
+    /// <c>tcp_close()</c> the linger time only without <c>PF_EXITING</c>), and since session 36 neither does the runner's
+    /// kill. A small <c>tcp_rmem</c> is drawn as well (left out until the engine's receive skbs were the TUN's, D125).
     /// </summary>
     [Fact]
-    public void Draw_ProcessWithALingeringSocket_IsNeverKilled()
+    public void Draw_ProcessWithALingeringSocketKilledAndASmallTcpRmem_AreDrawn()
     {
+        int lingeringKilled = 0, smallRmem = 0;
         for (long seed = 1; seed <= 20; seed++)
             for (int number = 0; number < 100; number++)
             {
+                var draft = FuzzCase.Draw(seed, number).Draft;
+                if (draft["hosts"]!.AsObject().Any(h => h.Value!["sysctls"]?["net.ipv4.tcp_rmem"] is not null)) smallRmem++;
                 var lingering = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var step in FuzzCase.Draw(seed, number).Draft["steps"]!.AsArray().Select(s => s!.AsObject()))
+                foreach (var step in draft["steps"]!.AsArray().Select(s => s!.AsObject()))
                 {
-                    if (step["kill"] is JsonObject kill)
-                        Assert.False(lingering.Contains($"{kill["host"]}/{kill["process"]}"), $"seed {seed}, case {number}: kill of {kill["process"]} after SO_LINGER");
+                    if (step["kill"] is JsonObject kill && lingering.Contains($"{kill["host"]}/{kill["process"]}")) lingeringKilled++;
                     else if (step["option"]?.GetValue<string>() == "SO_LINGER" && step["value"]!["onoff"]!.GetValue<int>() == 1
                         && step["value"]!["linger"]!.GetValue<int>() > 0)
                         lingering.Add($"{step["host"]}/{step["process"]}");
                 }
             }
+        Assert.InRange(lingeringKilled, 20, 2000);
+        Assert.InRange(smallRmem, 200, 2000);
     }
 
     /// <summary>A profile's draw: case (7, 3) calibrated twice is the same document, named <paramref name="name"/>; another case or seed gives another.</summary>

@@ -12,7 +12,7 @@ namespace SimService.Cli.Tests;
 /// <c>simservice fuzz --profile loss</c>: the loss-recovery generator is a pure function of (seed, case); every case is a
 /// schema-valid scenario the kernel runner takes and passes on the engine with its results written in within 60 s of
 /// virtual time; it draws what it says (a link losing by segment, each direction its own loss and often its own delay,
-/// bulk writes of several MSS and of TSO size, teardown calls with SO_LINGER, the recovery sysctls), and on the engine
+/// bulk writes of several MSS and of TSO size, teardown calls with SO_LINGER, since session 37 a client's process killed, lingering or not, the recovery sysctls), and on the engine
 /// the loss takes the segments the profile is about: a FIN, the ACK of a FIN, the last data segment of a write, an ACK
 /// carrying SACK blocks.
 /// </summary>
@@ -24,7 +24,7 @@ public sealed class LossFuzzTests
     [Fact]
     public void Draw_TwentyCasesOfTwoSeeds_ValidRunOnTheEngineAndDrawWhatTheProfileSays()
     {
-        int asymmetric = 0, bulk = 0, tso = 0, linger = 0, shutdowns = 0, lifted = 0;
+        int asymmetric = 0, bulk = 0, tso = 0, linger = 0, shutdowns = 0, lifted = 0, killed = 0, lingeringKilled = 0;
         var sysctls = new HashSet<string>(StringComparer.Ordinal);
         var lost = new HashSet<string>(StringComparer.Ordinal);
         foreach (long seed in new long[] { 1, 2 })
@@ -37,12 +37,18 @@ public sealed class LossFuzzTests
                 var steps = doc["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
                 Assert.Contains(steps, s => s["link"]?["loss"]?.GetValue<double>() > 0);
                 if (steps.Any(s => s["link"]?["delay"] is not null)) asymmetric++;
+                long rttMs = (long)Ms(doc["links"]![0]!["delay"]!) + (long)Ms(steps.FirstOrDefault(s => s["link"]?["delay"] is not null)?["link"]!["delay"] ?? doc["links"]![0]!["delay"]!);
+                Assert.True(rttMs % 4 != 0, $"seed {seed}, case {number}: an RTT of {rttMs} ms, a whole number of jiffies");
                 if (steps.Any(s => s["link"]?["loss"]?.GetValue<double>() == 0.0)) lifted++;
                 var sends = steps.Where(s => s["call"]?.GetValue<string>() == "send").Select(s => s["bytes"]!.GetValue<int>()).ToList();
                 if (sends.Any(b => b >= 2 * 1448)) bulk++;
                 if (sends.Any(b => b >= 45 * 1448)) tso++;
                 if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_LINGER")) linger++;
                 if (steps.Any(s => s["call"]?.GetValue<string>() == "shutdown")) shutdowns++;
+                var killedProcesses = steps.Where(s => s["kill"] is not null).Select(s => s["kill"]!["process"]!.GetValue<string>()).ToList();
+                if (killedProcesses.Count > 0) killed++;
+                if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_LINGER" && s["value"]!["linger"]!.GetValue<int>() > 0
+                    && killedProcesses.Contains(s["process"]!.GetValue<string>()))) lingeringKilled++;
                 foreach (var host in new[] { "client", "server" })
                     foreach (var (name, _) in doc["hosts"]![host]!["sysctls"]?.AsObject() ?? []) sysctls.Add(name);
                 Assert.Equal("expect", steps[^1].Select(p => p.Key).Last(k => k != "at"));
@@ -54,10 +60,14 @@ public sealed class LossFuzzTests
         Assert.InRange(tso, 5, 40);
         Assert.InRange(linger, 5, 40);
         Assert.InRange(shutdowns, 5, 40);
+        Assert.InRange(killed, 3, 30);
+        Assert.InRange(lingeringKilled, 1, 30);
         Assert.Superset(new HashSet<string>(["net.ipv4.tcp_sack", "net.ipv4.tcp_dsack", "net.ipv4.tcp_timestamps", "net.ipv4.tcp_early_retrans",
             "net.ipv4.tcp_recovery", "net.ipv4.tcp_frto", "net.ipv4.tcp_retries2", "net.ipv4.tcp_orphan_retries"]), sysctls);
         Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
     }
+
+    static double Ms(JsonNode delay) => double.Parse(delay.GetValue<string>().TrimEnd('m', 's'), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// loss-21-1 (41 ms each way): the server's send was drawn 371 ms and moved 50 ms, the old search's limit, to 421 ms —

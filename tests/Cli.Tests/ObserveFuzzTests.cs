@@ -8,7 +8,7 @@ namespace SimService.Cli.Tests;
 /// <summary>
 /// <c>simservice fuzz --profile observe</c>: a pure function of (seed, case); every case is a schema-valid scenario the
 /// kernel runner takes and passes on the engine with what it looks at written in — each alias's state, timer and time
-/// left at every look, each getsockopt's value (TCP_INFO cut to its counts, SO_MEMINFO to its drops and queued memory), a lingering close's returnsAfter — and it
+/// left at every look, each getsockopt's value (TCP_INFO cut to its counts, SO_MEMINFO to its drops, queued memory and, since session 37, its receive memory), a lingering close's returnsAfter — and it
 /// draws the core options read back, the brief's teardown sysctls and a pool process killed.
 /// </summary>
 public sealed class ObserveFuzzTests
@@ -17,10 +17,10 @@ public sealed class ObserveFuzzTests
     public void Draw_SameSeedAndCase_GivesTheSameDocument() => FuzzTests.AssertDeterministic(ObserveFuzzCase.Draw, "fuzz-observe-7-3");
 
     [Fact]
-    public void Draw_TwentyCasesOfThreeSeeds_ValidRunOnTheEngineWithTheirLooksWrittenIn()
+    public void Draw_TwentyCasesOfFourSeeds_ValidRunOnTheEngineWithTheirLooksWrittenIn()
     {
         var drawn = new HashSet<string>(StringComparer.Ordinal);
-        foreach (long seed in new long[] { 1, 2, 3 })
+        foreach (long seed in new long[] { 1, 2, 3, 4 })
             for (int number = 0; number < 20; number++)
             {
                 var json = JsonNode.Parse(FuzzTests.CalibratedRunningOnTheEngine(ObserveFuzzCase.Draw(seed, number), number, ObserveFuzzCase.LongestNs))!;
@@ -39,9 +39,11 @@ public sealed class ObserveFuzzTests
                             Assert.Equal(FuzzLooks.MeminfoFields, meminfo.Select(f => f.Key));
                             if (meminfo["drops"]!.GetValue<long>() > 0) drawn.Add("meminfo drops");
                             if (meminfo["wmem_queued"]!.GetValue<long>() > 0) drawn.Add("meminfo wmem_queued");
+                            if (meminfo["rmem_alloc"]!.GetValue<long>() > 0) drawn.Add("meminfo rmem_alloc");
                         }
                     }
                     if (step["expect"]?["returnsAfter"] is { } after) drawn.Add($"returnsAfter {(after.GetValue<string>().StartsWith("0ms..", StringComparison.Ordinal) ? "0" : "blocked")}");
+                    if (step["call"]?.GetValue<string>() == "setsockopt") drawn.Add($"set {step["option"]}");
                     if (step["kill"]?["process"]?.GetValue<string>() is { } killed) drawn.Add($"kill {killed}");
                     foreach (var look in step["expect"]?["sockets"]?.AsArray() ?? [])
                     {
@@ -54,7 +56,7 @@ public sealed class ObserveFuzzTests
         {
             "read SO_LINGER", "read TCP_LINGER2", "read SO_REUSEADDR", "read SO_KEEPALIVE", "read TCP_KEEPIDLE", "read TCP_KEEPINTVL",
             "read TCP_KEEPCNT", "read TCP_USER_TIMEOUT", "read SO_SNDBUF", "read SO_RCVBUF", "read SO_ERROR", "read TCP_INFO",
-            "read SO_MEMINFO", "meminfo drops", "meminfo wmem_queued",
+            "read SO_MEMINFO", "meminfo drops", "meminfo wmem_queued", "meminfo rmem_alloc", "set SO_RCVBUF",
             "returnsAfter blocked", "kill srv", "kill pool", "timerLeft timewait", "timerLeft on", "timerLeft keepalive",
             "net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_rfc1337", "net.ipv4.tcp_abort_on_overflow",
             "net.ipv4.tcp_syncookies", "net.core.somaxconn", "net.ipv4.tcp_orphan_retries", "net.ipv4.tcp_fin_timeout",

@@ -18,7 +18,8 @@ namespace SimService.Cli.Fuzz;
 /// or 1 (a loss between them is drawn differently on the two sides), per-namespace sysctls, no inject/workload/NAT, at
 /// most ~15 s of virtual time with <c>runUntil</c> set (without it the kernel run would wait for TIME-WAIT's 60 s). No
 /// call can sleep in the kernel where a later step needs it not to: recv and send are MSG_DONTWAIT, accept takes
-/// connections already queued, a lingering close only on a client's own process, which is never killed after it.
+/// connections already queued, a lingering close only on a client's own process (a kill of a process holding a lingering
+/// socket does not wait: session 36's runner closes it as do_exit() does, tcp_close(sk, 0)).
 /// One-way delays are odd milliseconds: an RTT of a multiple of 4 ms puts the engine's RTO exactly on a jiffy, where
 /// the kernel's RTT, a little longer over the user-space link, rounds up one more (docs/kernel-check.md).
 /// </remarks>
@@ -195,7 +196,6 @@ public sealed class FuzzCase
             public string Process { get; } = process;
             public bool Closed { get; set; }
             public bool ShutWr { get; set; }
-            public bool LingerWaits { get; set; }
         }
 
         public JsonObject Document(string name)
@@ -232,11 +232,7 @@ public sealed class FuzzCase
                 if (Chance(0.4))
                 {
                     Add(at, Call(client, "socket", new JsonObject { ["as"] = client.Alias }, withSocket: false));
-                    foreach (var option in Options(2))
-                    {
-                        if (Lingers(option)) client.LingerWaits = true;
-                        Add(at, Call(client, "setsockopt", option));
-                    }
+                    foreach (var option in Options(2)) Add(at, Call(client, "setsockopt", option));
                     Add(at, Call(client, "connect", new JsonObject { ["to"] = "server:80" }));
                 }
                 else Add(at, Call(client, "connect", new JsonObject { ["to"] = "server:80", ["as"] = client.Alias }, withSocket: false));
@@ -294,7 +290,7 @@ public sealed class FuzzCase
                 var open = ends.Where(e => !e.Closed).ToList();
                 if (open.Count == 0) break;
                 var end = Pick(open);
-                if (kind < 23 && !serverKilled && end.Host == "server" && !ends.Any(e => e.Host == "server" && e.LingerWaits))
+                if (kind < 23 && !serverKilled && end.Host == "server")
                 {
                     // The server's process killed: its listener and every connection it accepted closed at once.
                     Add(at, Kill("server", "srv"));
@@ -302,10 +298,10 @@ public sealed class FuzzCase
                     serverKilled = true;
                     continue;
                 }
-                if (kind < 27 && end.Host != "server" && !end.LingerWaits)
+                if (kind < 27 && end.Host != "server")
                 {
-                    // Not a process whose socket lingers: its exit blocks in close() up to SO_LINGER's seconds (the FIN
-                    // unacknowledged), and the runner waits for the process, so every later step would begin that late.
+                    // A client's process killed, SO_LINGER {1, N} or not: an exit never lingers (inet_release() passes
+                    // tcp_close() the linger time only without PF_EXITING), and since session 36 neither does the runner's kill.
                     Add(at, Kill(end.Host, end.Process));
                     end.Closed = true;
                     continue;
@@ -363,9 +359,7 @@ public sealed class FuzzCase
             }
             if (kind < 85)
             {
-                var option = Options(1, lingerMayWait: end.Host != "server").First();
-                if (Lingers(option)) end.LingerWaits = true;
-                return Call(end, "setsockopt", option);
+                return Call(end, "setsockopt", Options(1, lingerMayWait: end.Host != "server").First());
             }
             return Close(end);
         }
@@ -416,11 +410,6 @@ public sealed class FuzzCase
             }
         }
 
-        /// <summary>SO_LINGER on with a timeout: a close() of the socket (and the exit of its process) may sleep that long.</summary>
-        static bool Lingers(JsonObject option) =>
-            option["option"]!.GetValue<string>() == "SO_LINGER" && option["value"]!["onoff"]!.GetValue<int>() == 1
-            && option["value"]!["linger"]!.GetValue<int>() > 0;
-
         static JsonObject Option(string name, JsonNode value) => FuzzSteps.Option(name, value);
 
         static JsonObject Call(End end, string call, JsonObject arguments, bool withSocket = true) =>
@@ -452,8 +441,9 @@ public sealed class FuzzCase
             Maybe(0.15, "tcp_synack_retries", 1 + Below(3));
             Maybe(0.1, "tcp_max_tw_buckets", Below(3));
             Maybe(0.1, "tcp_wmem", "4096 16384 65536");
-            // No small tcp_rmem: a receive buffer that fills is charged by skb truesize, and a TUN device's skbs are not a
-            // NIC's (docs/kernel-check.md), so the windows part ways for the harness's sake, not the kernel's rules.
+            // Since session 37 a small tcp_rmem too: a receive buffer that fills is charged by skb truesize, and the engine's
+            // receive skbs are the TUN device's since D125 (docs/kernel-check.md "Session 36 … TUN verdicts retired").
+            Maybe(0.1, "tcp_rmem", Pick(new[] { "4096 8192 65536", "4096 32768 131072" }));
             var host = new JsonObject { ["address"] = address };
             if (sysctls.Count > 0) host["sysctls"] = sysctls;
             return host;

@@ -22,12 +22,13 @@ static partial class FuzzLooks
     ];
 
     /// <summary>
-    /// SO_MEMINFO's fields compared (since session 32): what the sender queues, the option memory, the backlog and
-    /// <c>sk_drops</c> — not the receive memory (<c>rmem_alloc</c>, <c>fwd_alloc</c>), which the TUN device's skbs fill at
-    /// another truesize than the engine's NIC (D79), nor the buffers' sizes (<c>rcvbuf</c>, which autotuning grows at the
-    /// reader's RTT, and <c>sndbuf</c>, read as SO_SNDBUF), nor <c>wmem_alloc</c> (0 on both: lo and TUN orphan each skb).
+    /// SO_MEMINFO's fields compared (since session 32): what the sender queues, the option memory, the backlog,
+    /// <c>sk_drops</c> and (since session 37, the engine's receive skbs the TUN device's since D125) the receive queues'
+    /// memory <c>rmem_alloc</c> — not <c>fwd_alloc</c> (the per-socket reserve, kept by <c>sk_mem_reclaim()</c>'s rounding),
+    /// nor the buffers' sizes (<c>rcvbuf</c>, which autotuning grows at the reader's RTT, and <c>sndbuf</c>, read as
+    /// SO_SNDBUF), nor <c>wmem_alloc</c> (0 on both: lo and TUN orphan each skb).
     /// </summary>
-    public static readonly string[] MeminfoFields = ["wmem_queued", "optmem", "backlog", "drops"];
+    public static readonly string[] MeminfoFields = ["rmem_alloc", "wmem_queued", "optmem", "backlog", "drops"];
 
     /// <summary>The slack of a written time: 16 ms (four jiffies) and 3 % of it.</summary>
     static long Slack(long ns) => 16_000_000 + ns * 3 / 100;

@@ -20,8 +20,8 @@ namespace SimService.Cli.Fuzz;
 /// <remarks>
 /// Kept comparable as the default profile is: odd one-way delays, loss 0 or 1, <c>MSG_DONTWAIT</c> sends and receives,
 /// accepts of connections already queued, a lingering close only as the last call of a client process of its own.
-/// No <c>SO_RCVBUF</c> is set (a locked buffer advertises its free space, which the TUN device's skbs fill at another
-/// truesize than a NIC's); <c>SO_SNDBUF</c> is.
+/// <c>SO_SNDBUF</c> and, since session 37, <c>SO_RCVBUF</c> are set (a locked receive buffer advertises its free space,
+/// which the TUN device's skbs fill; the engine's receive skbs are the TUN's since D125).
 /// </remarks>
 public static class ObserveFuzzCase
 {
@@ -268,7 +268,10 @@ public static class ObserveFuzzCase
                 case 6:
                     return FuzzSteps.Option("SO_REUSEADDR", Below(2));
                 case 7:
-                    return FuzzSteps.Option("SO_SNDBUF", Pick(new[] { 1, 2048, 4608, 16384, 65536 }));
+                    // Since session 37 SO_RCVBUF as well: a locked receive buffer, filled by the TUN device's skbs on the
+                    // kernel and by the same skbs on the engine since D125.
+                    return Chance(0.5) ? FuzzSteps.Option("SO_SNDBUF", Pick(new[] { 1, 2048, 4608, 16384, 65536 }))
+                        : FuzzSteps.Option("SO_RCVBUF", Pick(new[] { 1, 2048, 4608, 16384, 65536 }));
                 default:
                     return FuzzSteps.Option(Pick(new[] { "SO_KEEPALIVE", "TCP_KEEPIDLE" }), 1);
             }
