@@ -15,16 +15,18 @@ public sealed partial class TcpSocket
     /// Build the segment and do the socket's part, but leave putting it on the link to the caller (the segment is
     /// returned): tcp_write_xmit() holds each segment of a TSO chunk until it knows whether it is the chunk's last.
     /// </param>
-    /// <param name="gsoOptions">
+    /// <param name="gso">
     /// A later segment of a TSO chunk: the chunk is one skb with one TCP header, written once by __tcp_transmit_skb()
-    /// (tcp_established_options() + tcp_options_write(), which clears rx_opt.dsack after it), and tcp_gso_segment()
-    /// copies that header to every segment — so each carries the first one's options, a D-SACK included. Observed on
-    /// Linux 6.18.44: both segments of a two-segment chunk carry the D-SACK block.
+    /// (tcp_established_options() + tcp_options_write(), which clears rx_opt.dsack after it; tcp_select_window(), which
+    /// counts TCPWantZeroWindowAdv and moves rcv_wnd/rcv_wup), and tcp_gso_segment() copies that header to every
+    /// segment — so each carries the first one's options, a D-SACK included, and its window, selected once. Observed on
+    /// Linux 6.18.44: both segments of a two-segment chunk carry the D-SACK block; four two-segment chunks sent under a
+    /// zero window held back count TCPWantZeroWindowAdv 4 (fuzz seed 37900 case 0).
     /// </param>
     Segment Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false, bool hold = false,
-        TcpOptions? gsoOptions = null)
+        ChunkHeader? gso = null)
     {
-        var options = gsoOptions is { } gso ? gso : syn
+        var options = gso is { } header ? header.Options : syn
             ? new TcpOptions(Mss: (ushort)ClampToUserMss(RouteAdvmss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
                 WindowScale: Host.Sysctls.TcpWindowScaling ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
@@ -32,10 +34,11 @@ public sealed partial class TcpSocket
                 // on a SYN-ACK, the TIME-WAIT's tw_ts_recent on a SYN that took one over (tcp_twsk_unique() copies it).
                 TsEcr: Host.Sysctls.TcpTimestamps ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (gsoOptions is null && !syn && _rxOpt.SackOk && (NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
+        if (gso is null && !syn && _rxOpt.SackOk && (NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
-        ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
+        ushort win = gso is { } chunk ? chunk.Window
+            : flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
         _wstamp = _sim.Now; // __tcp_transmit_skb(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns, tcp_clock_cache) (no pacing)
         if (flags.Has(TcpFlags.Ack)) EventAckSent();
@@ -53,6 +56,9 @@ public sealed partial class TcpSocket
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
     }
+
+    /// <summary>The one TCP header of a TSO chunk's skb that tcp_gso_segment() copies to its later segments.</summary>
+    readonly record struct ChunkHeader(TcpOptions Options, ushort Window);
 
     /// <summary>
     /// Models tcp_event_ack_sent() — net/ipv4/tcp_output.c: any segment carrying an ACK ends SACK compression
@@ -498,7 +504,7 @@ public sealed partial class TcpSocket
         // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
         bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
-        TcpOptions chunkOptions = default; // the chunk's one TCP header's options (the first segment's)
+        ChunkHeader chunkHeader = default; // the chunk's one TCP header (the first segment's options and window)
         (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
         uint? nagleCut = null; // tcp_mss_split_point(): the chunk ends here, its partial last segment cut off under Nagle
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq)
@@ -563,8 +569,8 @@ public sealed partial class TcpSocket
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
-            var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true, gsoOptions: chunkSegs > 0 ? chunkOptions : null);
-            if (chunkSegs == 0) chunkOptions = seg.Options;
+            var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true, gso: chunkSegs > 0 ? chunkHeader : null);
+            if (chunkSegs == 0) chunkHeader = new ChunkHeader(seg.Options, seg.Window);
             ChunkAppend(ref held, seg, reason); // the previous one is not the chunk's last segment
 
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue

@@ -422,7 +422,7 @@ public sealed partial class TcpSocket
         SkbSplitAt(first.Seq); // tcp_fragment(): the resent skb is one of its own
         SkbSplitAt(last.End);
         Segment? held = null;
-        TcpOptions chunkOptions = default;
+        ChunkHeader chunkHeader = default;
         for (int k = 0; k < n; k++)
         {
             var s = _rtx[index + k];
@@ -431,8 +431,8 @@ public sealed partial class TcpSocket
             CountUndoRetrans();
             // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
             var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
-            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true, gsoOptions: k > 0 ? chunkOptions : null);
-            if (k == 0) chunkOptions = seg.Options; // tcp_gso_segment(): one header, the skb's, for every segment
+            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true, gso: k > 0 ? chunkHeader : null);
+            if (k == 0) chunkHeader = new ChunkHeader(seg.Options, seg.Window); // tcp_gso_segment(): one header, the skb's, for every segment
             ChunkAppend(ref held, seg, reason, countOutSeg: false);
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);

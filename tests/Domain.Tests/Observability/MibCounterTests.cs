@@ -330,4 +330,29 @@ public class MibCounterTests
         h.At(S(2.5));
         Assert.Equal(1, Of(h.Server, MibCounter.TcpExtTCPFromZeroWindowAdv));
     }
+
+    /// <summary>
+    /// A TSO chunk is one skb with one TCP header: __tcp_transmit_skb() runs tcp_select_window() once for it and
+    /// tcp_gso_segment() copies the header to every segment. A client whose receive memory nears sk_rcvbuf (81088 bytes
+    /// it never reads) sends 11135 bytes as two-segment chunks: each chunk, not each segment, counts TCPWantZeroWindowAdv
+    /// (__tcp_select_window() 0, the offered window held). Found by simservice fuzz seed 37900 case 0 on Linux 6.18.44:
+    /// four two-segment chunks, all eight segments win=9, TCPWantZeroWindowAdv 4 on the kernel, 8 on the engine before.
+    /// </summary>
+    [Fact]
+    public void Sender_TsoChunksUnderAHeldBackZeroWindow_CountWantZeroWindowAdvOncePerChunk()
+    {
+        var h = new TwoHostHarness(delayMs: 15);
+        var (c, s, _) = h.Establish();
+        h.Send(s.Id, 81_088);
+        h.At(Ms(600));
+        long before = Of(h.Client, MibCounter.TcpExtTCPWantZeroWindowAdv);
+        h.Send(c.Id, 11_135);
+        h.At(Ms(601));
+        var data = h.Sent("client").Where(x => x.Len > 0).ToList();
+        Assert.Equal(8, data.Count);
+        Assert.All(data, x => Assert.Equal(data[0].Win, x.Win));
+        int chunks = data.Count(x => x.Flags.HasFlag(TcpFlags.Psh));
+        Assert.Equal(4, chunks); // PSH on each two-segment chunk's last segment
+        Assert.Equal(chunks, Of(h.Client, MibCounter.TcpExtTCPWantZeroWindowAdv) - before);
+    }
 }
