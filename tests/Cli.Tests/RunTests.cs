@@ -220,6 +220,29 @@ public sealed class RunTests
     }
 
     /// <summary>
+    /// Interrupted (the token Ctrl-C, SIGTERM and SIGHUP cancel) while a file runs in process: that run stops between two
+    /// events and says so, and no later file starts (review37a M-2: every file still ran, each up to --timeout, before the
+    /// tool exited 130, which Program gives any interrupted command).
+    /// </summary>
+    [Fact]
+    public async Task InterruptedWhileAFileRuns_InProcess_StopsItAndStartsNoOther()
+    {
+        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--in-process", "--event-budget", "50000000",
+            Path.Combine(Tool.RepoRoot, "tests/Cli.Tests/Runaway/keepalive-for-a-century.json"), Path.Combine(Tool.Fixtures, "mixed", "passing.json")],
+            cli::SimService.Cli.Commands.RunCommand.Options, cli::SimService.Cli.Commands.RunCommand.Flags);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        await cli::SimService.Cli.Commands.RunCommand.RunAsync(line!, output, error, interrupt.Token);
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("FAIL     ", lines[0]);
+        Assert.Matches(@"^         run error \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
+        Assert.StartsWith("1 file: 0 passed, 1 failed", lines[2]);
+        Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
+    }
+
+    /// <summary>
     /// validate cannot know a server's hosts quota, but a document past the default one (64) is VALID with a warning at the
     /// step that passes it: in process it runs, a server with the default quota refuses it (ServerModeTests).
     /// </summary>

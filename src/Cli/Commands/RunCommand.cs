@@ -56,7 +56,9 @@ public static class RunCommand
         var names = new ArtefactNames();
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
-            for (int i = 0; i < files.Count; i++)
+            // Ctrl-C, SIGTERM or SIGHUP: no file starts after it, and the one running stops between two events (review37a M-2:
+            // every file still ran, each up to --timeout, before the tool exited 130).
+            for (int i = 0; i < files.Count && !cancellationToken.IsCancellationRequested; i++)
             {
                 progress.Start(i + 1, files.Count, files[i].DisplayPath);
                 FileResult result;
@@ -91,6 +93,7 @@ public static class RunCommand
                 results.Add(result);
             }
         }
+        if (results.Count < files.Count) error.WriteLine($"simservice: interrupted: {files.Count - results.Count} of {files.Count} files not run");
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
         if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
@@ -161,8 +164,10 @@ public static class RunCommand
         RunOutput run;
         if (client is null)
         {
-            // --timeout bounds a file's run in process as it bounds a request on a server: the run stops between two events.
-            using var limit = new CancellationTokenSource(wallLimit);
+            // --timeout bounds a file's run in process as it bounds a request on a server: the run stops between two events,
+            // as it does when the tool is interrupted.
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(wallLimit);
             run = file.Format.RunInProcess(text, name, eventBudget, limit.Token);
         }
         else run = await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
@@ -178,8 +183,12 @@ public static class RunCommand
                 : [.. problems, new Problem("$", $"the run needs more than {eventBudget} events; {hint}")];
         }
         if (run.WallLimitReached)
-            problems = [.. problems, new Problem("$", $"the run was stopped after {SimServiceClient.Seconds(wallLimit)} s of wall time"
-                + (run.NowNs is { } now ? $", at {new SimService.Domain.Time.SimTime(now)} virtual" : "") + "; --timeout SECONDS allows more")];
+        {
+            string at = run.NowNs is { } now ? $", at {new SimService.Domain.Time.SimTime(now)} virtual" : "";
+            problems = [.. problems, new Problem("$", cancellationToken.IsCancellationRequested
+                ? $"the run was stopped: the tool was interrupted{at}"
+                : $"the run was stopped after {SimServiceClient.Seconds(wallLimit)} s of wall time{at}; --timeout SECONDS allows more")];
+        }
         return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, problems,
             run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
     }
