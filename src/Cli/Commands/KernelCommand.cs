@@ -457,7 +457,7 @@ public static class KernelCommand
             if (edge.Differences > 0) continue;
             return edge with
             {
-                Timing = edge.Timing + report.Differences,
+                Timing = report.Timing + report.Differences,
                 SlowerLinkMs = linkMs,
                 Lines = [$"the engine as written differs {report.Differences} times, each the harness's timing (EDGE: gone with links {linkMs} ms slower):",
                     .. report.Lines.Select(l => "  " + l), .. edge.Lines],
