@@ -11,6 +11,7 @@ namespace SimService.Cli.Tests;
 /// (init_net only), so a scenario that sets one runs only with its flag, with one value for all its hosts, and only while the
 /// machine's own orphans / TCP pages would not be judged too (a tcp_mem run also only up to 10 s).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class MachineSysctlTests
 {
     private static ScenarioDocument Parse(string text) => ScenarioParser.Parse(text).Document!;
@@ -118,30 +119,137 @@ public sealed class MachineSysctlTests
     /// value of net.ipv4.tcp_max_orphans, so nothing changes.
     /// </summary>
     [KernelFact]
-    public void RestoreLeftovers_ValueOfARunThatDied_WrittenBackAndSaid_ALiveRunsKept()
+    public void RestoreLeftovers_ValueOfARunThatDied_WrittenBackAndSaid_ALiveRunsKept() => WithSavedFolder(uid: 0, () =>
     {
-        var folder = Tool.TempFolder();
-        var before = MachineSysctl.SavedFolder;
-        MachineSysctl.SavedFolder = folder;
-        try
+        var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+        var gone = GonePid();
+        File.WriteAllText(MachineSysctl.Orphans.Saved, $"{gone}\nnet.ipv4.tcp_max_orphans\n{current}\n");
+        File.WriteAllText(MachineSysctl.Mem.Saved, $"{Environment.ProcessId}\nnet.ipv4.tcp_mem\n0 0 0\n");
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
+        Assert.Equal((false, true), (File.Exists(MachineSysctl.Orphans.Saved), File.Exists(MachineSysctl.Mem.Saved)));
+        Assert.Equal(current, File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
+    });
+
+    /// <summary>
+    /// The saved values sit in /run/lock, which every user may write: a file there that another user could have planted —
+    /// not the owner's (root's; here the test's own uid stands for it), writable by others, or a symbolic link — or whose
+    /// value is not one of the sysctl it names, is not restored but said, and left (tester37 HIGH-1: a file planted by
+    /// nobody was written as root into tcp_mem). The values are the machine's own, so nothing would change if restored.
+    /// </summary>
+    [Theory]
+    [InlineData("another owner", "it is owned by uid {me}, not uid {other}")]
+    [InlineData("others may write", "others may write it (mode 666)")]
+    [InlineData("symbolic link", "it is a symbolic link")]
+    [InlineData("another sysctl", "it names 'net.ipv4.tcp_rmem', not net.ipv4.tcp_mem")]
+    [InlineData("two numbers", "'4096 8192' is not three whole numbers")]
+    [InlineData("a sign", "'+1 2 3' is not three whole numbers")]
+    [InlineData("one line", "it does not hold a process id, the sysctl's name and a value on three lines")]
+    public void RestoreLeftovers_AFileSomeoneElseCouldHavePlanted_NotRestored_Said(string what, string why)
+    {
+        uint me = Libc.geteuid();
+        WithSavedFolder(what == "another owner" ? me + 1 : me, () =>
         {
-            var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
-            using var gone = System.Diagnostics.Process.Start("true")!;
-            gone.WaitForExit();
-            File.WriteAllText(MachineSysctl.Orphans.Saved, $"{gone.Id}\n{current}\n");
-            File.WriteAllText(MachineSysctl.Mem.Saved, $"{Environment.ProcessId}\n0 0 0\n");
+            var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+            var text = what switch
+            {
+                "another sysctl" => $"{GonePid()}\nnet.ipv4.tcp_rmem\n{current}\n",
+                "two numbers" => $"{GonePid()}\nnet.ipv4.tcp_mem\n4096 8192\n",
+                "a sign" => $"{GonePid()}\nnet.ipv4.tcp_mem\n+1 2 3\n",
+                "one line" => $"{GonePid()}\n",
+                _ => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n",
+            };
+            var saved = MachineSysctl.Mem.Saved;
+            if (what == "symbolic link")
+            {
+                File.WriteAllText(saved + ".target", text);
+                File.CreateSymbolicLink(saved, saved + ".target");
+            }
+            else
+            {
+                File.WriteAllText(saved, text);
+                File.SetUnixFileMode(saved, what == "others may write" ? (UnixFileMode)0b110_110_110 : UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
             var said = new StringWriter();
 
             MachineSysctl.RestoreLeftovers(said);
 
-            Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone.Id})\n", said.ToString());
-            Assert.Equal((false, true), (File.Exists(MachineSysctl.Orphans.Saved), File.Exists(MachineSysctl.Mem.Saved)));
-            Assert.Equal(current, File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
+            Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: {why.Replace("{other}", $"{me + 1}").Replace("{me}", $"{me}")}; " +
+                "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
+            Assert.True(File.Exists(saved) || File.ResolveLinkTarget(saved, false) is not null);
+        });
+    }
+
+    /// <summary>
+    /// The value to restore is written to a new file only (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600): a symbolic link or a file
+    /// planted at its name is refused — the link's target is not overwritten — and the sysctl is not set (tester37 HIGH-1).
+    /// The value set would be the machine's own tcp_mem.
+    /// </summary>
+    [Fact]
+    public void Set_APlantedFileOrLinkAtTheSavedName_Refused_NotFollowed_NotSet() => WithSavedFolder(Libc.geteuid(), () =>
+    {
+        var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var saved = MachineSysctl.Mem.Saved;
+        File.WriteAllText(saved + ".target", "precious\n");
+        File.CreateSymbolicLink(saved, saved + ".target");
+
+        var (setting, error) = MachineSysctl.Mem.Set(current);
+
+        setting?.Dispose();
+        Assert.Null(setting);
+        Assert.Equal($"cannot keep net.ipv4.tcp_mem's value to restore in {saved} (a file is already there, not written by a run of this tool still going: remove it): not set", error);
+        Assert.Equal("precious\n", File.ReadAllText(saved + ".target"));
+        File.Delete(saved);
+
+        Assert.Null(SavedValue.Create(saved, "1\n"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(saved));
+    });
+
+    /// <summary>The machine's case: a saved value owned by nobody (uid 65534) is not restored by root (tester37 HIGH-1).</summary>
+    [KernelFact]
+    public void RestoreLeftovers_AFileOfNobodys_NotRestoredByRoot() => WithSavedFolder(uid: 0, () =>
+    {
+        var saved = MachineSysctl.Orphans.Saved;
+        File.WriteAllText(saved, $"{GonePid()}\nnet.ipv4.tcp_max_orphans\n{File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim()}\n");
+        File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using (var chown = System.Diagnostics.Process.Start("chown", ["65534", saved])!)
+        {
+            chown.WaitForExit();
+            Assert.Equal(0, chown.ExitCode);
+        }
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said);
+
+        Assert.Equal($"simservice: kernel: net.ipv4.tcp_max_orphans not restored from {saved}: it is owned by uid 65534, not root; " +
+            "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
+    });
+
+    /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
+    private static void WithSavedFolder(uint uid, Action test)
+    {
+        var (folder, owner) = (MachineSysctl.SavedFolder, SavedValue.Owner);
+        MachineSysctl.SavedFolder = Tool.TempFolder();
+        SavedValue.Owner = uid;
+        try
+        {
+            test();
         }
         finally
         {
-            MachineSysctl.SavedFolder = before;
+            (MachineSysctl.SavedFolder, SavedValue.Owner) = (folder, owner);
         }
+    }
+
+    /// <summary>The id of a process that has ended.</summary>
+    private static int GonePid()
+    {
+        using var gone = System.Diagnostics.Process.Start("true")!;
+        gone.WaitForExit();
+        return gone.Id;
     }
 
     /// <summary>

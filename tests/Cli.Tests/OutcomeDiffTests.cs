@@ -1,5 +1,7 @@
 extern alias cli;
 
+using cli::SimService.Cli.Commands;
+using cli::SimService.Cli.Fuzz;
 using cli::SimService.Cli.Kernel;
 using SimService.Cli.Tests.Infrastructure;
 using SimService.Domain.Scenarios;
@@ -221,5 +223,34 @@ public sealed class OutcomeDiffTests
         Assert.Equal(1, outcome.Counters["client"]["TcpExt.TCPAbortOnData"]);
         Assert.Equal(1, outcome.Counters["client"]["Tcp.OutRsts"]);
         Assert.Equal(0, outcome.Counters["client"]["TcpExt.TW"]);
+    }
+
+    /// <summary>
+    /// tester37's t7: 3000 bytes and a FIN into a link that loses everything from the client between 90 ms and 3 s. On
+    /// 6.18.44 (2026-12-07) the retransmissions came at 380 / 1760 / 3584 ms, the engine's at 372 / 1728 / 3520 ms: the
+    /// runner's link emulator makes the RTT ~0.2 ms longer, and the RTO's jiffy and timer-wheel rounding turn that into
+    /// retransmissions 32 and 64 ms later.
+    /// </summary>
+    private const string SilentPeer = """{"name":"t7-fin-retransmitted-to-silent-peer","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},"links":[{"between":["client","server"],"delay":"10ms"}],"steps":[{"at":"0ms","host":"server","call":"listen","port":80,"as":"l"},{"at":"1ms","host":"client","call":"connect","to":"server:80","as":"c","expect":{"result":0}},{"at":"1ms","host":"server","call":"accept","socket":"l","as":"s"},{"at":"90ms","link":{"between":["client","server"],"loss":1.0,"direction":"client->server"}},{"at":"100ms","host":"client","call":"send","socket":"c","bytes":3000},{"at":"100ms","host":"client","call":"close","socket":"c"},{"at":"3s","link":{"between":["client","server"],"loss":0.0,"direction":"client->server"}},{"at":"4s","host":"server","call":"recv","socket":"s"},{"at":"4100ms","host":"server","call":"close","socket":"s"}],"runUntil":"2s"}""";
+
+    /// <summary>
+    /// kernel --diff sets apart as the harness's timing (EDGE, as fuzz does) the differences the engine itself shows with its
+    /// links slower by the runner's per-hop latency, and only those: a kernel outcome that is the engine's with links
+    /// 0.2 ms slower has no difference — the engine's with links 0.1 ms slower, the smallest shift, is within the harness's
+    /// timing of it (it had "differ" lines for the retransmissions, and tester37's "2 of 4 scenarios run differ" were
+    /// such) — while one with links 3 ms slower still differs (tester37 MEDIUM-3).
+    /// </summary>
+    [Fact]
+    public void Diff_AKernelOutcomeOfASlightlySlowerLink_IsHarnessTiming_AMuchSlowerOneDiffers()
+    {
+        static RunOutcome Slower(double ms) => RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(SilentPeer, ms)!).Document!);
+
+        var edge = KernelCommand.Diff(SilentPeer, Slower(0.2))!;
+        var far = KernelCommand.Diff(SilentPeer, Slower(3))!;
+
+        Assert.Equal((0, 0.1), (edge.Differences, edge.SlowerLinkMs));
+        Assert.StartsWith("the engine as written differs ", edge.Lines[0], StringComparison.Ordinal);
+        Assert.Contains(edge.Items, i => i is { Kind: "packet", What: "edge" });
+        Assert.True(far.Differences > 0 && far.SlowerLinkMs is null, string.Join("\n", far.Lines));
     }
 }

@@ -191,6 +191,28 @@ public sealed class ServerModeTests(ApiServer server)
     }
 
     /// <summary>
+    /// A file past the server's request-body limit (4 MiB) is that file's run error with the server's 413, the next file runs
+    /// and the exit code is 1: the server answered 413 and closed the connection while the tool was still sending the
+    /// body, and the tool stopped the whole batch with exit 2, "cannot reach …: Error while copying content to a stream"
+    /// (tester37 MEDIUM-4). The body is now sent after the server's 100 Continue, so its 413 comes first.
+    /// </summary>
+    [Fact]
+    public async Task FilePastTheServersBodyLimit_RunOnServer_IsThatFilesErrorTheNextRuns()
+    {
+        var big = Tool.TempFile("past-the-body-limit.json");
+        const string step = """{"at":"2s","expect":{"sockets":[{"host":"a","count":0}]}}""";
+        await File.WriteAllTextAsync(big, $$$"""{"name":"big","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{{{string.Join(",", Enumerable.Repeat(step, 90_000))}}}]}""");
+
+        var run = await Tool.RunAsync(["run", "--server", server.Url, big, "tests/Cli.Tests/Fixtures/mixed/passing.json"]);
+
+        Assert.Equal((1, ""), (run.ExitCode, run.Error));
+        Assert.StartsWith("FAIL     ", run.OutputLines[0]);
+        Assert.Equal($"         run error $: {server.Url.TrimEnd('/')}/ refused the request (413 Payload Too Large): Content Too Large. "
+            + "The request body is larger than the server accepts: at most 4,194,304 bytes (Limits:MaxRequestBodyBytes).", run.OutputLines[1]);
+        Assert.StartsWith("PASS     tests/Cli.Tests/Fixtures/mixed/passing.json  (", run.OutputLines[2]);
+    }
+
+    /// <summary>
     /// A --server URL with user info (user:password@) is printed with it replaced by ***: in the summary line, the JUnit and
     /// JSON reports, an error about the server, and a --server value that is not a URL (it printed the password in all).
     /// </summary>

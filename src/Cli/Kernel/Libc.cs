@@ -17,16 +17,20 @@ internal static partial class Libc
     public const uint TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
     public const int ENOENT = 2, EINTR = 4, EAGAIN = 11;
-    public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
+    public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+    public const int EEXIST = 17, ELOOP = 40;
+
+    /// <summary>O_NOFOLLOW: 0400000 on x86-64, 0100000 on arm64 (its asm/fcntl.h moves it with O_DIRECTORY).</summary>
+    public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
     public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
-    public const uint STATX_TYPE = 0x1, STATX_INO = 0x100, STATX_SIZE = 0x200;
+    public const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_UID = 0x8, STATX_INO = 0x100, STATX_SIZE = 0x200;
 
     /// <summary>
-    /// struct statx's size, and where stx_mode (u16), stx_ino (u64), stx_size (u64) and stx_dev_major, stx_dev_minor (u32
-    /// each) sit in it: the same on every Linux architecture.
+    /// struct statx's size, and where stx_uid (u32), stx_mode (u16), stx_ino (u64), stx_size (u64) and stx_dev_major,
+    /// stx_dev_minor (u32 each) sit in it: the same on every Linux architecture.
     /// </summary>
-    public const int StatxSize = 256, StatxModeOffset = 28, StatxInoOffset = 32, StatxSizeOffset = 40, StatxDevOffset = 136;
+    public const int StatxSize = 256, StatxUidOffset = 20, StatxModeOffset = 28, StatxInoOffset = 32, StatxSizeOffset = 40, StatxDevOffset = 136;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SockaddrIn

@@ -58,14 +58,8 @@ internal sealed class MachineSysctl : IDisposable
             if (SockstatTcp() is not { } tcp) return (null, "cannot read the TCP line of /proc/net/sockstat");
             if (Refusal(value, tcp) is { } refusal) return (null, refusal);
             // Written down first, so that a run killed before it restores the value leaves it to the next run (RestoreLeftovers).
-            try
-            {
-                System.IO.File.WriteAllText(Saved, $"{Environment.ProcessId}\n{original}\n");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return (null, $"cannot keep {Sysctl}'s value to restore in {Saved} ({e.Message}): not set");
-            }
+            if (SavedValue.Create(Saved, $"{Environment.ProcessId}\n{Sysctl}\n{original}\n") is { } unsaved)
+                return (null, $"cannot keep {Sysctl}'s value to restore in {Saved} ({unsaved}): not set");
             if (Netns.WriteSysctl(Sysctl, value) is { } error)
             {
                 // A vector write refused part-way has stored the numbers before the bad one (__do_proc_dointvec()): put them back.
@@ -75,7 +69,23 @@ internal sealed class MachineSysctl : IDisposable
             return (new MachineSysctl(this, original, value), null);
         }
 
-        /// <summary>Where the value to restore is kept while a run has the sysctl set: the run's process id, then the value.</summary>
+        /// <summary>
+        /// Why <paramref name="value"/> is not a value of this sysctl as the kernel reads it back, or null: tcp_mem three
+        /// unsigned longs (proc_doulongvec_minmax()), tcp_max_orphans one int (proc_dointvec()) of 0 or more.
+        /// </summary>
+        internal string? NotAValue(string value)
+        {
+            var words = value.Split(' ');
+            bool plain = words.All(w => w.Length > 0 && w.All(char.IsAsciiDigit));
+            return Flag == MachineWide.Mem
+                ? plain && words.Length == 3 && words.All(w => ulong.TryParse(w, out _)) ? null : $"'{value}' is not three whole numbers"
+                : plain && words.Length == 1 && int.TryParse(value, out _) ? null : $"'{value}' is not a whole number from 0 to {int.MaxValue}";
+        }
+
+        /// <summary>
+        /// Where the value to restore is kept while a run has the sysctl set (<see cref="SavedValue"/>): the run's process
+        /// id, the sysctl's name, then the value.
+        /// </summary>
         internal string Saved => $"{SavedFolder}/simservice-kernel.{Sysctl}.saved";
 
         /// <summary>Writes <paramref name="original"/> back and forgets it; a write that fails is said, and the saved value kept for the next run.</summary>
@@ -102,19 +112,22 @@ internal sealed class MachineSysctl : IDisposable
     {
         foreach (var kind in new[] { Orphans, Mem })
         {
-            string[] saved;
-            try
+            var (text, distrust) = SavedValue.Read(kind.Saved);
+            if (text is null && distrust is null) continue;
+            var saved = (text ?? "").Split('\n');
+            if (int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
+            // Killed before it wrote anything (the sysctl is written after it): nothing to restore.
+            if (text == "") { System.IO.File.Delete(kind.Saved); continue; }
+            distrust ??= saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
+                : saved[1] != kind.Sysctl ? $"it names '{saved[1]}', not {kind.Sysctl}"
+                : kind.NotAValue(saved[2]);
+            if (distrust is not null)
             {
-                saved = System.IO.File.ReadAllLines(kind.Saved);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
+                error.WriteLine($"simservice: kernel: {kind.Sysctl} not restored from {kind.Saved}: {distrust}; it is left there (remove it if no kernel run of yours was killed)");
                 continue;
             }
-            if (saved.Length >= 2 && int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
-            if (saved.Length < 2) { System.IO.File.Delete(kind.Saved); continue; }
-            kind.Restore(saved[1], error);
-            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {saved[1]}, left set on the whole machine by a run that did not end (process {saved[0]})");
+            kind.Restore(saved[2], error);
+            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {saved[2]}, left set on the whole machine by a run that did not end (process {saved[0]})");
         }
     }
 

@@ -11,8 +11,11 @@ namespace SimService.Cli.Kernel;
 /// differ; <see cref="Unmodelled"/> counts the kernel's counters that moved and that the engine does not keep
 /// (candidates, not differences); <see cref="Timing"/> counts the paired segments that differ only by the harness's
 /// timing (<see cref="OutcomeDiff.HarnessTiming"/>), listed as <c>timing:</c> lines and not counted as differences.
+/// <see cref="SlowerLinkMs"/>: the report is of the engine with its links this much slower (the harness's link; the
+/// engine as written differed only by it, <c>KernelCommand.Diff</c>).
 /// </summary>
-internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items, int Timing = 0)
+internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items, int Timing = 0,
+    double? SlowerLinkMs = null)
 {
     /// <summary>The report as the machine-readable outputs carry it.</summary>
     public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items);

@@ -18,7 +18,8 @@ public sealed record DiffReport(int Differences, int Unmodelled, bool Strict, IR
 /// <c>unmodelled-counter</c>; <see cref="What"/> is <c>differ</c> (content, with <see cref="Fields"/>), <c>time</c> (a
 /// pair more than 12 ms apart and alike otherwise), <c>timing</c> (a pair only the harness's timing sets apart: times
 /// at most 12 ms off, an ISN-clock sequence number — listed, not counted in <see cref="DiffReport.Differences"/>),
-/// <c>engine-only</c> or <c>kernel-only</c>; <see cref="Where"/>
+/// <c>engine-only</c> or <c>kernel-only</c>, or <c>edge</c> (a difference from the engine as written that the engine with its
+/// links slower by the harness's per-hop latency does not have — not counted either); <see cref="Where"/>
 /// is the connection and direction (<c>client:~1 &gt; server:80</c>), the expect step's JSON path or <c>end</c>, or the host.
 /// </summary>
 /// <param name="Text">The difference as one self-contained line (the console prints the same under its connection's,

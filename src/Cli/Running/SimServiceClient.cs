@@ -212,6 +212,10 @@ public sealed class SimServiceClient : IDisposable
                 {
                     request.Content = new ByteArrayContent(body);
                     foreach (var header in content!.Headers) request.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                    // Sent after the server's 100 Continue: one that refuses the body by its headers (a 413 past its body limit)
+                    // answers before the body is sent — it closed the connection mid-upload, and the tool saw a broken
+                    // connection instead of the 413 and stopped the whole batch (tester37 MEDIUM-4).
+                    request.Headers.ExpectContinue = true;
                 }
                 // --timeout bounds the answer as a whole: HttpClient.Timeout stops at the headers once the body is read as a stream,
                 // so a server that sent its headers and then a byte a second held the tool without end (review36 M-1).

@@ -53,6 +53,7 @@ public sealed partial class Simulation
         if (runToEnd)
         {
             var run = RunWhile(() => !workload.Done, eventBudget);
+            workload.PastHorizon = run.PastHorizon;
             // Like RunUntil(done, …): what is still due at the instant it ended happens too, so no event is left due at
             // the current time — the state an advance to now would reach, and what a scenario's run of it reaches.
             if (!run.Truncated) run = RunUntil(Now, eventBudget - run.EventsProcessed);

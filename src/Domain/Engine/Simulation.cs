@@ -456,12 +456,18 @@ public sealed partial class Simulation
     /// <summary>Items popped from the queue so far (stale timers included).</summary>
     public long EventsProcessed { get; private set; }
 
-    /// <summary>Processes items while <paramref name="keepGoing"/> holds, something is pending and the budget lasts.</summary>
+    /// <summary>
+    /// Processes items while <paramref name="keepGoing"/> holds, something is pending and the budget lasts — never one
+    /// past the clock's maximum (<see cref="SimTime.MaxClock"/>): it stops before it, its time the result's PastHorizon,
+    /// as an advance until idle does (tester37 MEDIUM-2: a workload started 1 ms before the maximum ran the clock 103 ms
+    /// past it, and the simulation could no longer be exported or advanced).
+    /// </summary>
     internal AdvanceResult RunWhile(Func<bool> keepGoing, long eventBudget)
     {
         long processed = 0;
-        while (keepGoing() && _queue.Count > 0)
+        while (keepGoing() && _queue.TryPeekTime(out var at))
         {
+            if (at > SimTime.MaxClock) return new AdvanceResult(Now, processed, false, false, at);
             // The journal limit too: a Full workload past it ran on to its wall-time limit, to be refused anyway; and the socket limit.
             if (processed >= eventBudget || StopsAtJournalLimit() || SocketsFull) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps(); // a workload too stops at the caller's wall-time limit, and passes its turn

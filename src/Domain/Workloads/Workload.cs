@@ -45,6 +45,9 @@ public sealed partial class Workload : IEventTarget
     public bool Done { get; private set; }
     public bool Truncated { get; internal set; }
 
+    /// <summary>The time of the next event when its run stopped before the clock's maximum with it not done (null otherwise).</summary>
+    public SimTime? PastHorizon { get; internal set; }
+
     /// <summary>The time series' sampling interval now: <see cref="WorkloadSpec.Resolution"/>, doubled each time the series was coarsened.</summary>
     public SimDuration Resolution { get; private set; }
 
@@ -332,7 +335,8 @@ public sealed partial class Workload : IEventTarget
             OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             ConnectResults(),
-            [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns);
+            [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns,
+            Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);
     }
 
     // ---- calls ------------------------------------------------------------------------------

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using SimService.Domain.Time;
+
 namespace SimService.Domain.Workloads;
 
 /// <summary>
@@ -18,6 +21,9 @@ public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> 
 /// event budget ran out first. <see cref="ConnectResults"/> counts connect() outcomes by errno
 /// ("0" for success). <see cref="ResolutionNs"/>: the series' sampling interval — the spec's, doubled each time a long
 /// run's series was coarsened to stay within <see cref="WorkloadSpec.MaxSamples"/> samples per host.
+/// <see cref="StoppedBy"/> "horizon": the workload's run stopped before the clock's maximum (<see cref="SimTime.MaxClock"/>,
+/// which the clock never passes) with the workload not done, <see cref="NextEventNs"/> the time of the next event, past it —
+/// as an advance or a connection there says it; left out otherwise.
 /// </summary>
 public sealed record WorkloadResult(
     int Id,
@@ -33,4 +39,6 @@ public sealed record WorkloadResult(
     IReadOnlyDictionary<string, long> ConnectResults,
     IReadOnlyList<HostSeries> Series,
     IReadOnlyList<HostOutcome> Hosts,
-    long ResolutionNs);
+    long ResolutionNs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null);

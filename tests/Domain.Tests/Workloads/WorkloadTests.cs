@@ -160,6 +160,34 @@ public class WorkloadTests
         Assert.Null(export.Refusal);
     }
 
+    /// <summary>
+    /// A workload started 1 ms before the clock's maximum (<see cref="SimTime.MaxClock"/>) stops before it as an advance or
+    /// a connection there does — stoppedBy "horizon", its next event past the maximum, nothing run past it — where it ran
+    /// the clock 103 ms past it, and the simulation could then be neither exported nor advanced (tester37 MEDIUM-2).
+    /// </summary>
+    [Fact]
+    public void Workload_StartedJustBeforeTheClocksMaximum_StopsBeforeIt_SaysHorizon_Exports()
+    {
+        var sim = World();
+        var before = new AdvanceCommand(AdvanceMode.To, new SimDuration(SimTime.MaxClock.Ns - 1_000_000), 1000);
+        var log = new List<SimCommand>
+        {
+            new AddHostCommand("client", "10.0.0.1", HostKind.Linux, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(1), 0),
+            before, new WorkloadCommand(Spec(100, 1000)),
+        };
+        Apply(sim, before);
+
+        var r = Run(sim, Spec(100, 1000));
+
+        Assert.Equal((false, false, "horizon"), (r.Completed, r.Truncated, r.StoppedBy));
+        // Two arrivals (1 ms before the maximum and at it); the second's SYN reaches the server 1 ms past it.
+        Assert.Equal((SimTime.MaxClock.Ns, SimTime.MaxClock.Ns, SimTime.MaxClock.Ns + 1_000_000, 2L), (sim.Now.Ns, r.EndedAtNs, r.NextEventNs, r.Started));
+        Assert.Null(ScenarioExporter.Export(new ExportSource("w", null, KernelProfile.Linux6, 11, null, log)).Refusal);
+        Assert.True(CommandApplier.Apply(sim, new AdvanceCommand(AdvanceMode.UntilIdle, new SimDuration(long.MaxValue), 1000)).IsOk);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("1")]

@@ -1,0 +1,61 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>
+/// The file a run keeps a machine-wide sysctl's value to restore in (<see cref="MachineSysctl.Kind.Saved"/>), in a folder
+/// every user may write (/run/lock is drwxrwxrwt). Written only as a new file of the tool's own — O_CREAT|O_EXCL|O_NOFOLLOW,
+/// mode 0600, so a file or symbolic link another user planted at the name is refused, never followed — and read back only
+/// when the file opened (O_NOFOLLOW, its fstat, not the path's) is a regular file of <see cref="Owner"/>'s that no one
+/// else may write (tester37 HIGH-1: any local user could plant a value the next root kernel run wrote into tcp_mem).
+/// </summary>
+internal static class SavedValue
+{
+    /// <summary>The owner a saved value's file must have: root, as whom kernel runs; a test sets its own uid.</summary>
+    internal static uint Owner;
+
+    /// <summary>Creates <paramref name="path"/> holding <paramref name="text"/>; null, or why it was not created.</summary>
+    public static string? Create(string path, string text)
+    {
+        int fd = Libc.open_mode(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0b110_000_000);
+        if (fd < 0)
+        {
+            int errno = Libc.Errno;
+            return errno == Libc.EEXIST ? "a file is already there, not written by a run of this tool still going: remove it"
+                : Marshal.GetPInvokeErrorMessage(errno);
+        }
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        RandomAccess.Write(handle, Encoding.ASCII.GetBytes(text), 0);
+        return null;
+    }
+
+    /// <summary>The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted.</summary>
+    public static (string? Text, string? Distrust) Read(string path)
+    {
+        int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = Libc.Errno;
+            return errno switch
+            {
+                Libc.ENOENT => (null, null),
+                Libc.ELOOP => (null, "it is a symbolic link"),
+                _ => (null, Marshal.GetPInvokeErrorMessage(errno)),
+            };
+        }
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var statx = new byte[Libc.StatxSize];
+        if (Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, statx) != 0)
+            return (null, Marshal.GetPInvokeErrorMessage(Libc.Errno));
+        int mode = MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset));
+        uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset));
+        if ((mode & 0xF000) != 0x8000) return (null, "it is not a regular file");
+        if (uid != Owner) return (null, $"it is owned by uid {uid}, not {(Owner == 0 ? "root" : $"uid {Owner}")}");
+        if ((mode & 0b000_010_010) != 0) return (null, $"others may write it (mode {Convert.ToString(mode & 0b111_111_111, 8)})");
+        var bytes = new byte[256];
+        int count = RandomAccess.Read(handle, bytes, 0);
+        return (Encoding.ASCII.GetString(bytes, 0, count), null);
+    }
+}
