@@ -47,6 +47,8 @@ internal sealed class KernelScenarioRunner
     /// <summary>How late each step, call and forwarded packet was (--verbose).</summary>
     readonly RunTiming _timing = new();
     ScenarioCalls _sockets = null!;
+    /// <summary>The workload steps started, each with its step (<see cref="KernelWorkload"/>).</summary>
+    readonly List<(WorkloadStep Step, KernelWorkload Workload)> _workloads = [];
     /// <summary>The machine's kernel log since the setup began (null if /dev/kmsg cannot be read: dmesg checks are then noted, not made).</summary>
     KernelLog? _log;
     long _t0;
@@ -95,8 +97,10 @@ internal sealed class KernelScenarioRunner
             else if ((doc.Steps.IsEmpty ? 0 : doc.Steps[^1].At.Ns) + doc.RunUntil.Value.Ns > LongestMachineMemRun.Ns)
                 why.Add(new("$.steps", $"runs past {LongestMachineMemRun} of real time with {MachineSysctl.Mem.Sysctl} set on the whole machine (--machine-mem runs are kept short)"));
         }
-        foreach (var kind in doc.Steps.Where(s => s is InjectStep or WorkloadStep).GroupBy(s => s is InjectStep ? "inject" : "workload"))
-            why.Add(new(kind.First().Path, $"{kind.Count()} {kind.Key} step{(kind.Count() == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
+        if (doc.Steps.OfType<InjectStep>().ToList() is { Count: > 0 } injects)
+            why.Add(new(injects[0].Path, $"{injects.Count} inject step{(injects.Count == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
+        foreach (var w in doc.Steps.OfType<WorkloadStep>())
+            if (KernelWorkload.Unsupported(w, doc, LongestRun) is { } workloadWhy) why.Add(new(JsonPath.Member(w.Path, "workload"), workloadWhy));
         var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
         if (last.Ns > LongestRun.Ns)
             why.Add(new("$.steps", $"runs past {LongestRun} of real time (its last step is at {last})"));
@@ -124,6 +128,7 @@ internal sealed class KernelScenarioRunner
         }
         finally
         {
+            foreach (var w in runner._workloads) w.Workload.Stop();
             foreach (var link in runner._links) link.Stop();
             foreach (var lo in runner._loopbacks) lo.Stop();
             foreach (var ns in runner._hosts.Values) ns.Dispose();
@@ -180,6 +185,8 @@ internal sealed class KernelScenarioRunner
             { "host": "b", "call": "close", "socket": "s" },
             { "host": "a", "call": "close", "socket": "c2" },
             { "host": "a", "process": "k", "call": "socket", "as": "k" },
+            { "workload": { "clients": ["a"], "server": "b", "port": 10, "rate": 1000, "count": 2, "requestBytes": 10, "responseBytes": 10,
+                "closeFirst": "both", "closeStyle": "shutdown-then-close", "reuseaddr": true } },
             { "kill": { "host": "a", "process": "k", "signal": "SIGKILL" } }
           ],
           "runUntil": "5ms",
@@ -257,6 +264,7 @@ internal sealed class KernelScenarioRunner
                 _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
         }
         _sockets = new ScenarioCalls(_hosts, _addresses, _doc.EngineRules ?? EngineRules.Current);
+        foreach (var workload in _doc.Steps.OfType<WorkloadStep>()) _workloads.Add((workload, KernelWorkload.Create(workload, _hosts, _addresses)));
         return null;
     }
 
@@ -297,6 +305,7 @@ internal sealed class KernelScenarioRunner
             // A call is handed to a worker before its time and released at it (always: the worker serves nothing else
             // until then): a worker woken only at the step's time began the call 0.1–0.5 ms late, or 2 ms for its setns.
             var prepared = step is CallStep call ? _sockets.Prepare(call, _t0 + at) : null;
+            if (step is WorkloadStep workload) _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload.Prepare(_t0);
             long began;
             long? callBegan = null;
             try
@@ -342,13 +351,22 @@ internal sealed class KernelScenarioRunner
             _checks.AddRange(ScenarioRunner.CallChecks(step, expect, returned, HostPortAddress, Tolerance));
         }
         if (_doc.Expect is { } final) CheckFinal(final, end);
+        foreach (var (step, workload) in _workloads)
+        {
+            var path = JsonPath.Member(step.Path, "workload");
+            _notes.Add($"{path}: connect() results on the kernel: {KernelWorkload.Describe(workload.ConnectResults())}");
+            foreach (var why in workload.Errors()) _errors.Add(new(path, why));
+        }
         foreach (var lo in _loopbacks)
             if (lo.Drops() is { Drops: > 0 } stats)
                 _errors.Add(new("$", $"the capture on lo of {lo.Host} dropped {stats.Drops} of {stats.Packets} packets (PACKET_STATISTICS tp_drops, its ring full): the run's packets are not evidence"));
         var packets = Packets();
         var outcome = new RunOutcome([.. packets.Select(OutcomePacket.Of)],
             [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],
-            countersAfter);
+            countersAfter)
+        {
+            ConnectResults = [.. _workloads.Select(w => (JsonPath.Member(w.Step.Path, "workload"), (IReadOnlyDictionary<string, long>)w.Workload.ConnectResults()))],
+        };
         var log = _timing.Lines(_links.Select(l => ($"{l.A}-{l.B}", l.Lateness())));
         return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome, log);
     }
@@ -405,6 +423,7 @@ internal sealed class KernelScenarioRunner
         LinkStep => "link",
         SysctlStep => "sysctl",
         KillStep => "kill",
+        WorkloadStep => "workload",
         _ => step.GetType().Name,
     };
 
@@ -444,6 +463,9 @@ internal sealed class KernelScenarioRunner
                     if (blocked.Host == kill.Host && blocked.Process == kill.Process && !sleeping.IsCompleted && !_sockets.Interrupt(sleeping))
                         _errors.Add(new(kill.Path, $"the call at {blocked.Path} did not return within a second of the kill's signal"));
                 _sockets.CloseAll(kill.Host, kill.Process);
+                break;
+            case WorkloadStep workload:
+                _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload.Listen(); // prepared before its time (Execute)
                 break;
             default:
                 throw new InvalidOperationException($"step {step.GetType().Name} is not run on the kernel");

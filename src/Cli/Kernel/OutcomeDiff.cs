@@ -58,6 +58,7 @@ internal static partial class OutcomeDiff
         differences += CompareStates(engine, kernel, ports, lines, items);
         var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines, items);
         differences += counterDifferences;
+        differences += CompareConnectResults(engine, kernel, lines, items);
         return new OutcomeDiffReport(lines, differences, unmodelled, items, timing);
     }
 
@@ -313,6 +314,22 @@ internal static partial class OutcomeDiff
             }
         }
         return (differences, unmodelled);
+    }
+
+    /// <summary>Each workload step's connect() results by errno: a line and an item for each step whose counts differ.</summary>
+    static int CompareConnectResults(RunOutcome engine, RunOutcome kernel, List<string> lines, List<DiffItem> items)
+    {
+        int differences = 0;
+        foreach (var (path, mine) in engine.ConnectResults)
+        {
+            if (kernel.ConnectResults.FirstOrDefault(k => k.Path == path).Results is not { } theirs) continue;
+            if (mine.Count == theirs.Count && mine.All(r => theirs.GetValueOrDefault(r.Key) == r.Value)) continue;
+            differences++;
+            var text = $"connect() results of {path} (engine → kernel): {KernelWorkload.Describe(mine)} → {KernelWorkload.Describe(theirs)}";
+            lines.Add(text);
+            items.Add(new DiffItem("workload", "differ", path, text));
+        }
+        return differences;
     }
 
     static bool IsTeardown(string counter) => TeardownCounters.Any(t => counter.StartsWith(t, StringComparison.Ordinal));

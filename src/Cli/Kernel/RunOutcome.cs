@@ -59,6 +59,9 @@ internal sealed record OutcomeSnapshot(string Label, long AtNs, IReadOnlyList<Ou
 internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnlyList<OutcomeSnapshot> Snapshots,
     IReadOnlyDictionary<string, Dictionary<string, long>> Counters)
 {
+    /// <summary>Each workload step's connect() results by errno ("0": success), by the step's path.</summary>
+    public IReadOnlyList<(string Path, IReadOnlyDictionary<string, long> Results)> ConnectResults { get; init; } = [];
+
     /// <summary>The label of the snapshot taken when the run is over.</summary>
     public const string End = "end";
 
@@ -82,6 +85,9 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
         var snapshots = new List<OutcomeSnapshot>();
         static OutcomeReading Listing(Domain.Engine.Simulation sim) => new(sim.Now.Ns,
             [.. sim.Hosts.SelectMany(SocketListing.Rows).Select(r => OutcomeSocket.Of(r, a => sim.FindHost(a)?.Name)).OfType<OutcomeSocket>()]);
+        // A workload's journal level decides only which events are kept, not what happens: the comparison keeps every
+        // packet (at "counters" or "states" the engine's run recorded none of a workload's segments).
+        doc = doc with { Steps = [.. doc.Steps.Select(s => s is WorkloadStep w ? w with { Spec = w.Spec with { Level = Domain.Journal.JournalLevel.Full } } : s)] };
         var run = ScenarioRunner.Run(doc, new ScenarioRunOptions
         {
             AtExpect = (step, sim) => snapshots.Add(new OutcomeSnapshot(step.Path, step.At.Ns, [Listing(sim)])),
@@ -97,6 +103,10 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
             mine["Tcp.CurrEstab"] = ProcNetSnmp.TcpGauge(host, "CurrEstab") ?? 0;
             counters[host.Name] = mine;
         }
-        return new RunOutcome(packets, snapshots, counters);
+        var workloadSteps = doc.Steps.OfType<WorkloadStep>().ToList();
+        return new RunOutcome(packets, snapshots, counters)
+        {
+            ConnectResults = [.. sim.Workloads.Zip(workloadSteps, (w, step) => (JsonPath.Member(step.Path, "workload"), w.Result().ConnectResults))],
+        };
     }
 }

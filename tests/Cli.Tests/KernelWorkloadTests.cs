@@ -1,0 +1,82 @@
+extern alias cli;
+
+using cli::SimService.Cli.Kernel;
+using SimService.Domain.Scenarios;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// A scenario's workload step runs on the real kernel (<see cref="KernelWorkload"/>) when it is small: named clients, at
+/// most <see cref="KernelWorkload.MaxConnections"/> connections, its arrivals within the kernel run's bound; a larger one is
+/// refused at its step, saying why. Until session 37 every workload step was refused ("not run on the kernel").
+/// </summary>
+public sealed class KernelWorkloadTests
+{
+    private static ScenarioDocument Parse(string workload, string extraSteps = "") => ScenarioParser.Parse(
+        "{\"name\":\"w\",\"hosts\":{\"c\":{\"address\":\"10.0.0.1\"},\"s\":{\"address\":\"10.0.0.2\"}},\"links\":[{\"between\":[\"c\",\"s\"]}]," +
+        $"\"steps\":[{extraSteps}{{\"workload\":{{{workload}}}}}],\"runUntil\":\"1s\"}}").Document!;
+
+    [Fact]
+    public void SmallWorkloadOfNamedClients_IsRun()
+    {
+        var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":11,\"closeStyle\":\"linger-zero\"");
+
+        Assert.Empty(KernelScenarioRunner.Unsupported(doc));
+    }
+
+    [Theory]
+    [InlineData("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":1000,\"count\":501", "a workload of 501 connections is not run on the kernel (at most 500")]
+    [InlineData("\"generatedClients\":3,\"server\":\"s\",\"rate\":100,\"count\":3", "a workload of generated clients is not run on the kernel")]
+    [InlineData("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":1,\"count\":200", "its last connection starts at 199s, past the kernel run's 130s")]
+    public void LargerWorkload_IsRefusedAtItsStepSayingWhy(string workload, string why)
+    {
+        var error = Assert.Single(KernelScenarioRunner.Unsupported(Parse(workload)));
+
+        Assert.Equal("$.steps[0].workload", error.Path);
+        Assert.StartsWith(why, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorkloadAdoptingTheScenariosListener_IsRefused()
+    {
+        var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":2", "{\"host\":\"s\",\"call\":\"listen\",\"port\":80},");
+
+        var error = Assert.Single(KernelScenarioRunner.Unsupported(doc));
+
+        Assert.Equal("$.steps[1].workload", error.Path);
+        Assert.Contains("a workload adopting a listener is not run on the kernel", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// --diff compares the engine's packets of a workload whatever its journal level: at "counters" (the default) the
+    /// engine's run recorded none of them, and every one of the kernel's was reported "kernel only".
+    /// </summary>
+    [Fact]
+    public void EngineOutcome_KeepsAWorkloadsPacketsAtItsDefaultLevel()
+    {
+        var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":2,\"requestBytes\":10,\"responseBytes\":10");
+
+        var outcome = RunOutcome.OfEngine(doc);
+
+        Assert.Equal(2, outcome.Packets.Count(p => p.From == "c" && p.Flags == "S"));
+        var (path, results) = Assert.Single(outcome.ConnectResults);
+        Assert.Equal("$.steps[0].workload", path);
+        Assert.Equal(2, results["0"]);
+    }
+
+    /// <summary>--diff counts a workload whose connect() results by errno differ, naming its step and both counts.</summary>
+    [Fact]
+    public void Diff_ReportsDifferingConnectResults()
+    {
+        var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":2,\"requestBytes\":10,\"responseBytes\":10");
+        var engine = RunOutcome.OfEngine(doc);
+        var kernel = engine with { ConnectResults = [("$.steps[0].workload", new Dictionary<string, long> { ["0"] = 1, ["EADDRNOTAVAIL"] = 1 })] };
+
+        var same = OutcomeDiff.Compare(engine, engine, KernelScenarioRunner.Tolerance.Ns);
+        var report = OutcomeDiff.Compare(engine, kernel, KernelScenarioRunner.Tolerance.Ns);
+
+        Assert.Equal(0, same.Differences);
+        Assert.Equal(1, report.Differences);
+        Assert.Contains("connect() results of $.steps[0].workload (engine → kernel): 0 ×2 → 0 ×1, EADDRNOTAVAIL ×1", report.Lines);
+    }
+}
