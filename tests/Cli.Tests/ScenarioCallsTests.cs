@@ -49,6 +49,24 @@ public sealed class ScenarioCallsTests
     }
 
     /// <summary>
+    /// fdget() is per process: a call through another process's (or host's) alias goes to a number no process has open
+    /// (EBADF, poll's POLLNVAL), as the engine fails it. Before session 37 the runner used the real descriptor, open in its
+    /// one real process: a close() from process "child" on process "parent"'s connection returned 0 and sent the FIN on the
+    /// kernel, EBADF and nothing sent on the engine.
+    /// </summary>
+    [Fact]
+    public void FdOf_AnotherProcesssOrHostsAlias_IsNotOpen()
+    {
+        var parent = new AliasEntry("client", "parent") { KernelFd = 7 };
+
+        Assert.Equal(7, ScenarioCalls.FdOf(parent, "client", "parent"));
+        Assert.Equal(KernelSyscalls.NotOpen, ScenarioCalls.FdOf(parent, "client", "child"));
+        Assert.Equal(KernelSyscalls.NotOpen, ScenarioCalls.FdOf(parent, "server", "parent"));
+        Assert.Equal(KernelSyscalls.NotOpen, ScenarioCalls.FdOf(new AliasEntry("client", "parent") { KernelFd = 7, Closed = true }, "client", "parent"));
+        Assert.Equal(-1, ScenarioCalls.FdOf(null, "client", "parent"));
+    }
+
+    /// <summary>
     /// An alias's remote end: getpeername()'s peer, else the call's target, else the one it had — inet_getname() refuses
     /// the peer of a socket in CLOSE (ENOTCONN), and a setsockopt on a descriptor tcp_time_wait() left in CLOSE took the
     /// tuple's remote to 0:0, so after close() the alias named no TIME-WAIT entry (observe-24111-16). connect(AF_UNSPEC)

@@ -278,13 +278,23 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
 
     long Now() => Libc.MonotonicNs() - _t0;
 
-    int KernelFd(string? alias)
+    int KernelFd(CallStep s)
     {
-        // A closed alias's calls go to a descriptor no process has open, not to -1: poll() skips a negative fd (revents 0,
-        // result 0) but reports POLLNVAL for a closed one, as for the number the application closed; a number the kernel
-        // gave out again would reach another socket.
-        lock (_lock) return alias is not null && _aliases.TryGetValue(alias, out var a) ? a.Closed ? KernelSyscalls.NotOpen : a.KernelFd : -1;
+        lock (_lock) return FdOf(s.Socket is { } alias ? _aliases.GetValueOrDefault(alias) : null, s.Host, s.Process);
     }
+
+    /// <summary>
+    /// fdget() in the calling process: the alias's kernel descriptor, or -1 for no alias. A closed alias's calls go to a
+    /// descriptor no process has open, not to -1: poll() skips a negative fd (revents 0, result 0) but reports POLLNVAL
+    /// for a closed one, as for the number the application closed; a number the kernel gave out again would reach another
+    /// socket. So does an alias of another process's (or host's) descriptor: each process has its own table, and the
+    /// engine fails such a call with EBADF (poll: POLLNVAL) as one on a number the process never opened. The runner's
+    /// calls all run in one real process, where the other process's number is open: until session 37 a close() from
+    /// process "child" on process "parent"'s alias closed the real descriptor and sent the FIN (0 on the kernel, EBADF on
+    /// the engine).
+    /// </summary>
+    internal static int FdOf(AliasEntry? a, string host, string process) =>
+        a is null ? -1 : a.Closed || a.Host != host || a.Process != process ? KernelSyscalls.NotOpen : a.KernelFd;
 
     /// <summary>
     /// alloc_fd() on the scenario process's numbering: the lowest number (as the engine: from 3, or a standard stream a dup2()
@@ -392,7 +402,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
 
     ScenarioCallOutcome Perform(CallStep s)
     {
-        int fd = KernelFd(s.Socket);
+        int fd = KernelFd(s);
         switch (s.Call)
         {
             case SocketCall.Socket:
