@@ -131,6 +131,9 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_dsack", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE (6.5+: "tcp: enforce receive buffer memory limits by
+        // allowing the tcp window to shrink")
+        new("net.ipv4.tcp_shrink_window", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_app_win_max (31)
         new("net.ipv4.tcp_app_win", SysctlKind.Integer, "31", 0, 31, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax without extra1/extra2 on Linux 6.18.44 (0x10 and 255 are taken, 256 refused); read as a bool

@@ -146,8 +146,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): __tcp_select_window(), but
-    /// never less than what is left of the window already offered (then aligned up to the window scale);
+    /// Models tcp_select_window() — net/ipv4/tcp_output.c: __tcp_select_window(), but never less than what is left of
+    /// the window already offered (then aligned up to the window scale) — unless tcp_shrink_window is 1 and the window
+    /// is scaled (<see cref="ShrinkWindowAllowed"/>), when the new window is offered as it is;
     /// rcv_wnd and rcv_wup are updated, and the field is the window scaled down, at most 65535.
     /// TCPWantZeroWindowAdv counts a zero window held back by that rule, TCPToZeroWindowAdv and
     /// TCPFromZeroWindowAdv a field of 0 after a non-zero rcv_wnd and the reverse. With ICSK_ACK_NOMEM pending (in-order
@@ -175,7 +176,7 @@ public sealed partial class TcpSocket
         long granule = 1L << _rxOpt.RcvWscale;
         uint oldWin = _rcv.Wnd;
         // "Never shrink the offered window": ALIGN(cur_win, 1 << rcv_wscale).
-        if (window < current)
+        if (window < current && !ShrinkWindowAllowed)
         {
             if (window == 0) Host.Count(MibCounter.TcpExtTCPWantZeroWindowAdv);
             window = (current + granule - 1) / granule * granule;

@@ -311,6 +311,15 @@ public sealed partial class TcpSocket
     internal long RcvSpace => WinFromSpace(SkRcvbuf);
 
     /// <summary>
+    /// "Only allow window shrink if the sysctl is enabled and we have a non-zero scaling factor in effect"
+    /// (tcp_select_window(), __tcp_select_window(); net.ipv4.tcp_shrink_window, 6.5+).
+    /// </summary>
+    bool ShrinkWindowAllowed => Host.Sysctls.TcpShrinkWindow && _rxOpt.RcvWscale != 0;
+
+    /// <summary>round_down(x, granule) of an int that may be negative (two's complement: towards minus infinity).</summary>
+    static long RoundDown(long x, long granule) => x >= 0 ? x / granule * granule : -((-x + granule - 1) / granule * granule);
+
+    /// <summary>
     /// Models __tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): the free space
     /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it clears icsk_ack.quick (so a quick-ACK test made
     /// after this call, as in __tcp_ack_snd_check(), fails), under tcp_memory_pressure clamps rcv_ssthresh
@@ -330,12 +339,12 @@ public sealed partial class TcpSocket
             mss = fullSpace;
             if (mss <= 0) return 0;
         }
+        if (ShrinkWindowAllowed) return SelectShrinkableWindow(freeSpace, fullSpace, allowedSpace, mss);
         if (freeSpace < fullSpace >> 1)
         {
             if (_data is { } data) data.Ack.Quick = 0;
             if (Host.TcpMemoryPressure) AdjustRcvSsthresh();
-            long granule = 1L << _rxOpt.RcvWscale;
-            freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
+            freeSpace = RoundDown(freeSpace, 1L << _rxOpt.RcvWscale);
             if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
         }
         if (freeSpace > _rcv.Ssthresh) freeSpace = _rcv.Ssthresh;
@@ -348,6 +357,27 @@ public sealed partial class TcpSocket
         if (window <= freeSpace - mss || window > freeSpace) window = freeSpace / mss * mss;
         else if (mss == fullSpace && freeSpace > window + (fullSpace >> 1)) window = freeSpace;
         return window;
+    }
+
+    /// <summary>
+    /// __tcp_select_window()'s shrink_window_allowed: path (tcp_shrink_window 1, a scaled window): the free space rounded
+    /// down to the scale ("new window should always be an exact multiple of scaling factor"); below half of the full
+    /// space icsk_ack.quick is cleared, rcv_ssthresh adjusted under memory pressure, and the window is 0 under 1/16 of the
+    /// full space, under rcv_mss or under one scale unit; above rcv_ssthresh it is rcv_ssthresh aligned up to the scale.
+    /// tcp_select_window() then offers it even below what is left of the last window.
+    /// </summary>
+    long SelectShrinkableWindow(long freeSpace, long fullSpace, long allowedSpace, long mss)
+    {
+        long granule = 1L << _rxOpt.RcvWscale;
+        freeSpace = RoundDown(freeSpace, granule);
+        if (freeSpace < fullSpace >> 1)
+        {
+            if (_data is { } data) data.Ack.Quick = 0;
+            if (Host.TcpMemoryPressure) AdjustRcvSsthresh();
+            if (freeSpace < allowedSpace >> 4 || freeSpace < mss || freeSpace < granule) return 0;
+        }
+        if (freeSpace > _rcv.Ssthresh) freeSpace = (_rcv.Ssthresh + granule - 1) / granule * granule;
+        return freeSpace;
     }
 
     /// <summary>

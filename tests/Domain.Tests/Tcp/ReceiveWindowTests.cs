@@ -85,6 +85,39 @@ public class ReceiveWindowTests
     }
 
     /// <summary>
+    /// net.ipv4.tcp_shrink_window = 1 (6.5+) with the same twelve segments at scale 10: __tcp_select_window()'s
+    /// shrink_window_allowed: path rounds the free space down to the scale first (never up), caps it by rcv_ssthresh
+    /// only then (aligned up), and tcp_select_window() offers it even below what is left of the last window. Segments
+    /// 1–3 are capped by rcv_ssthresh as before (66, 69, 72); segment 4's free space (131072 − 9216) · 160 / 256 =
+    /// 76160 rounds down to 75776, under rcv_ssthresh 76096: 74, not 75; then each 2304-byte skb takes 1440:
+    /// 74720 → 72, 73280 → 71, 71840 → 70, 70400 → 68, 68960 → 67, 67520 → 65, 66080 → 64, 64640 → 63 — where
+    /// tcp_shrink_window 0 keeps what is left of the last offer, 70 … 67 (<see cref="Established_DefaultRmem32Mb_TwelveSegmentsAppNotReading_WindowsInKilobyteUnits"/>).
+    /// The rule observed on Linux 6.18.44: packetdrill/shrink-window-1-offers-the-free-space-fin-carries-it.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_ShrinkWindow1TwelveSegmentsAppNotReading_FreeSpaceRoundedDownEvenBelowTheLastOffer()
+    {
+        var f = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_shrink_window", "1"));
+        Assert.Equal(new[] { 66, 69, 72, 74, 72, 71, 70, 68, 67, 65, 64, 63 }, Wins(f, 12));
+    }
+
+    /// <summary>
+    /// tcp_shrink_window = 1 without window scaling (tcp_window_scaling 0 on the client, rcv_wscale 0): "Only allow
+    /// window shrink if the sysctl is enabled and we have a non-zero scaling factor in effect" — the windows are those
+    /// of <see cref="Established_NoWindowScalingAppNotReading_FieldCappedAt65535"/>.
+    /// </summary>
+    [Fact]
+    public void Established_ShrinkWindow1WithoutScaling_NeverShrinks()
+    {
+        var f = InjectedPeer.Connected((h, _) =>
+        {
+            h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0");
+            h.Sim.SetSysctl("client", "net.ipv4.tcp_shrink_window", "1");
+        });
+        Assert.Equal(new[] { 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65160, 63712 }, Wins(f, 12));
+    }
+
+    /// <summary>
     /// Segment 1: tcp_measure_rcv_mss(): len 1448 ≠ rcv_mss 536 → scaling_ratio = 1448 · 256 / 2304 = 160,
     /// tcp_set_window_clamp(tcp_win_from_space(131072) = 81920) raises rcv_ssthresh to min(rcv_wnd 64256, 81920)
     /// = 64256; rcv_mss = 1448. tcp_grow_window(): tcp_space() = (131072 − 2304) · 160 / 256 = 80480, room =
