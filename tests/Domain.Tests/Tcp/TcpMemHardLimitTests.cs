@@ -66,6 +66,22 @@ public class TcpMemHardLimitTests
     }
 
     [Fact]
+    public void OverTcpMem2_ACopyRefusedToANewSkb_RemovesTheEmptySkb()
+    {
+        // 2432 bytes: the forced first skb (832) and its page, the copy refused, tcp_wmem_schedule() copies the 2432 that fit
+        // (832 left). The next send's new skb head (832) needs no pages, its copy is refused, nothing is forced
+        // (sk_wmem_queued reached tcp_wmem[0]) and sk_forward_alloc is 0: wait_for_space, where tcp_remove_empty_skb()
+        // unlinks the empty skb and gives its 832 back (kernel-checked: scenarios/tcp-mem-hard-limit-refused-copy-removes-empty-skb.json).
+        var (a, b, _) = ThreeConnections("0 100000000 200");
+        Send(a, 3_000_000, sndbuf: 4_000_000);
+        Assert.Equal(2432, Send(b, 2432, sndbuf: 100_000));
+        Assert.Equal((3264u, 832u, 1), (b.Meminfo.WmemQueued, b.Meminfo.FwdAlloc, b.SendSkbCount));
+        _h.At(Ms(210));
+        Assert.Equal(-1, Send(b, 1000)); // EAGAIN
+        Assert.Equal((3264u, 832u, 1), (b.Meminfo.WmemQueued, b.Meminfo.FwdAlloc, b.SendSkbCount));
+    }
+
+    [Fact]
     public void OverTcpMem2_UnlockedSndbuf_ModeratedToSockMinSndbufAndOneSkbQueued()
     {
         // sk_stream_moderate_sndbuf(): an unlocked sk_sndbuf falls to max(sk_wmem_queued / 2, SOCK_MIN_SNDBUF) = 4608, and
