@@ -10,7 +10,11 @@ namespace SimService.Domain.Tests.Tcp;
 /// <summary>
 /// __sk_mem_raise_allocated() (net/core/sock.c) refusing a schedule against the host's tcp_mem, and what
 /// tcp_sendmsg_locked() (tcp_wmem_schedule(), sk_stream_moderate_sndbuf()) does with it. The client's pages are pushed
-/// over the limit by a first socket whose peer is unreachable (nothing it queues is ever freed).
+/// over the limit by a first socket whose peer is unreachable (nothing it queues is ever freed). What the first socket
+/// queues (253 pages, 660 pages) is an engine artefact, not kernel-pinned: the engine schedules a copy of up to size_goal
+/// at once, the kernel at most what is left of the task's 32 KB page fragment (D138, left item 2) — those asserts are
+/// regression tests of the engine's copy. The other sockets' results are the kernel's rules (the locked and unlocked
+/// sends and the empty skb are checked on 6.18.44 by scenarios/tcp-mem-hard-limit-*.json).
 /// </summary>
 public class TcpMemHardLimitTests
 {
@@ -101,7 +105,10 @@ public class TcpMemHardLimitTests
         // tcp_mem 0 0 2000: the first drain (256 pages) enters the pressure; below the hard limit a socket over
         // tcp_wmem[0] may still raise while tcp_mem[2] > tcp_sockets_allocated (3 client sockets) · its pages, so the
         // first socket stops below 667 pages (3 · 667 = 2001): at 660, as its next copy of 16 pages would pass 666. The second, with less than 4096 bytes queued, is guaranteed
-        // tcp_wmem[0] and then its own share: all 100000 bytes.
+        // tcp_wmem[0] and then its own share: all 100000 bytes. Kernel rule: the stop below 667 pages and the second socket's
+        // 100000. Engine artefact, not kernel-pinned (D138 left item 2): the 660 — the engine schedules a whole size_goal
+        // copy (16 pages) at once, the kernel at most what is left of the task's 32 KB page fragment, so it would stop
+        // closer to 666; a regression test of the engine's copy size.
         var (a, b, _) = ThreeConnections("0 0 2000");
         Send(a, 5_000_000, sndbuf: 4_000_000);
         Assert.Equal(660u * 4096, a.Meminfo.WmemQueued + a.Meminfo.FwdAlloc);
