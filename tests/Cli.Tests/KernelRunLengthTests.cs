@@ -89,6 +89,22 @@ public sealed class KernelRunLengthTests
             SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(12, "+0.01 > S 0:0(0) <...>\n")).Script!, toleranceUs: 10_000_000));
     }
 
+    /// <summary>
+    /// An outbound segment with a time range may arrive up to the range's end plus the tolerance, and the next relative
+    /// line is anchored at its arrival: thirteen <c>+0~+0.01</c> lines at <c>--tolerance_usecs=10000000</c> reach 130.13 s
+    /// (review37a S-2: counted from the range's start, they were 130 s and the run was not refused).
+    /// </summary>
+    [Fact]
+    public void OutboundSegmentsWithATimeRange_CountTheRangesEndPlusTheTolerance()
+    {
+        var script = SimService.Domain.Packetdrill.ScriptParser.Parse("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = -1 EINPROGRESS\n"
+            + string.Concat(Enumerable.Repeat("+0~+0.01 > S 0:0(0) <...>\n", 13))).Script!;
+
+        var (late, when) = KernelScriptRunner.PastTheLongestRun(script, toleranceUs: 10_000_000)!.Value;
+
+        Assert.Equal((15, "130.13s"), (late.At.Line, when.ToString()));
+    }
+
     [Fact]
     public void ScriptWithinTheLongestRun_Runs() =>
         Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(

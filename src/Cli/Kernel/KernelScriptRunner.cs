@@ -95,7 +95,7 @@ internal sealed class KernelScriptRunner
     /// lock for 500 s (tester36 LOW-2). A "*" (any time: outbound segments only) counts at its latest, <see cref="WaitNs"/>
     /// after the event before it, as long as the runner waits for it (<see cref="Outbound"/>): a script of "*" segments was
     /// never refused, and each may hold the lock that long (review36 N-2). An outbound segment with a time counts at its latest
-    /// too, <paramref name="toleranceUs"/> (at most the wait) after it: the next line's relative time starts from when it was
+    /// too, <paramref name="toleranceUs"/> (at most the wait) after it (a range: after its end; review37a S-2): the next line's relative time starts from when it was
     /// read, so with <c>--tolerance_usecs=10000000</c> each of sixteen keepalive probes a kernel sent 9 s late passed and moved
     /// the script on, 147 s of a timeline written as 0.01 s (tester37 MEDIUM-1).
     /// </summary>
@@ -106,11 +106,14 @@ internal sealed class KernelScriptRunner
         {
             var t = ev.Time;
             long start = t.IsAbsolute ? t.StartUs : t.IsRelative ? anchor + t.StartUs : anchor + WaitNs / 1_000;
-            if (ev is PacketEvent { Direction: PacketDirection.Outbound } && t.Kind != EventTimeKind.Any) start += lateness;
-            long end = t.Kind == EventTimeKind.AbsoluteRange ? t.EndUs : t.Kind == EventTimeKind.RelativeRange ? anchor + t.EndUs : start;
+            bool outbound = ev is PacketEvent { Direction: PacketDirection.Outbound };
+            long late = outbound && t.Kind != EventTimeKind.Any ? lateness : 0;
+            start += late;
+            long end = t.Kind == EventTimeKind.AbsoluteRange ? t.EndUs + late : t.Kind == EventTimeKind.RelativeRange ? anchor + t.EndUs + late : start;
             if (ev is SyscallEvent { EndUs: { } returns }) end = Math.Max(end, t.IsRelative ? anchor + returns : returns);
             if (Math.Max(start, end) > limit) return (ev, new SimTime(Math.Max(start, end) * 1_000));
-            anchor = start;
+            // The runner anchors the next line at an outbound packet's arrival: at the latest its range's end plus the tolerance.
+            anchor = outbound ? Math.Max(start, end) : start;
         }
         return null;
     }

@@ -301,8 +301,12 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     {
         get
         {
-            long entries = _entries.Length == 0 ? 0 : (long)_entries.Count(p => p is not null) * (1 << EntryBits) - ((1 << EntryBits) - _entries[0].Length);
-            return entries * Unsafe.SizeOf<Entry>() + ((long)Unsafe.SizeOf<Slot>() << _slotBits);
+            long pages = 0;
+            foreach (var page in _entries) if (page is not null) pages++; // a loop, not Count(lambda): no closure per call
+            long entries = pages == 0 ? 0 : pages * (1 << EntryBits) - ((1 << EntryBits) - _entries[0].Length);
+            // No slots before the first insert's Rehash(3) (_slotBits 0).
+            long slots = _slotBits == 0 ? 0 : (long)Unsafe.SizeOf<Slot>() << _slotBits;
+            return entries * Unsafe.SizeOf<Entry>() + slots;
         }
     }
 

@@ -201,7 +201,7 @@ public sealed partial class TcpSocket
                 bool first = skbs.Count == 0;
                 if (!StreamMemoryFree || !first && !MemSchedule(SndSkbHeadTruesize, send: true))
                 {
-                    WaitForSpace();
+                    WaitForSpace(skbs);
                     break;
                 }
                 // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
@@ -216,7 +216,7 @@ public sealed partial class TcpSocket
             copy = WmemSchedule(Math.Min(copy, call.Requested - call.Done));
             if (copy == 0)
             {
-                WaitForSpace();
+                WaitForSpace(skbs);
                 break;
             }
             int tailIndex = skbs.Count - 1;
@@ -260,11 +260,30 @@ public sealed partial class TcpSocket
         Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle, mssNow: mssNow);
     }
 
-    /// <summary>tcp_sendmsg_locked()'s wait_for_space: set_bit(SOCK_NOSPACE); a wakeup made while this call ran is not a later one.</summary>
-    void WaitForSpace()
+    /// <summary>
+    /// tcp_sendmsg_locked()'s wait_for_space: set_bit(SOCK_NOSPACE) (a wakeup made while this call ran is not a later
+    /// one), then, on 6.x, tcp_remove_empty_skb().
+    /// </summary>
+    void WaitForSpace(List<SndSkb> skbs)
     {
         NoSpace = true;
         WriteSpaceWake = false;
+        if (_sim.Profile != KernelProfile.Linux44) RemoveEmptySkb(skbs);
+    }
+
+    /// <summary>
+    /// Models tcp_remove_empty_skb() — net/ipv4/tcp.c (6.x): an unsent tail skb that holds nothing ("tcp_write_xmit() does
+    /// not like finding an empty skb in the write queue": entailed, then its copy refused by tcp_wmem_schedule()) is
+    /// unlinked, the busy chrono stops when no unsent skb is left, and tcp_wmem_free_skb() gives its truesize back.
+    /// linux-4.4 frees such an skb only on do_fault.
+    /// </summary>
+    void RemoveEmptySkb(List<SndSkb> skbs)
+    {
+        if (skbs.Count == 0 || skbs[^1] is not { Fin: false } tail || tail.Seq != tail.End || SeqMath.Before(tail.Seq, _snd.Nxt)) return;
+        skbs.RemoveAt(skbs.Count - 1);
+        if (_snd.Nxt == _snd.WriteSeq) ChronoStop(TcpChrono.Busy);
+        FreeWmem(tail.Truesize);
+        Recharge();
     }
 
     /// <summary>Models forced_push() — net/ipv4/tcp.c: more than half the peer's largest window written since the last PSH mark.</summary>

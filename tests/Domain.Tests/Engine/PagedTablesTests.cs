@@ -65,6 +65,7 @@ public class PagedTablesTests
     [Fact]
     public void PagedMap_BytesHeld_IsItsPagesAndKeepsThePeakAfterRemovals()
     {
+        Assert.Equal(0, new PagedMap<int, long>().BytesHeld); // no page and no slot before the first insert
         // An entry of <int, long> is 24 B, 1,024 to a page (the first grows from 4); a slot 8 B, from 8 slots, doubled when half full.
         var map = new PagedMap<int, long>();
         map[1] = 1;

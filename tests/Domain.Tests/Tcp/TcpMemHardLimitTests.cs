@@ -10,7 +10,11 @@ namespace SimService.Domain.Tests.Tcp;
 /// <summary>
 /// __sk_mem_raise_allocated() (net/core/sock.c) refusing a schedule against the host's tcp_mem, and what
 /// tcp_sendmsg_locked() (tcp_wmem_schedule(), sk_stream_moderate_sndbuf()) does with it. The client's pages are pushed
-/// over the limit by a first socket whose peer is unreachable (nothing it queues is ever freed).
+/// over the limit by a first socket whose peer is unreachable (nothing it queues is ever freed). What the first socket
+/// queues (253 pages, 660 pages) is an engine artefact, not kernel-pinned: the engine schedules a copy of up to size_goal
+/// at once, the kernel at most what is left of the task's 32 KB page fragment (D138, left item 2) — those asserts are
+/// regression tests of the engine's copy. The other sockets' results are the kernel's rules (the locked and unlocked
+/// sends and the empty skb are checked on 6.18.44 by scenarios/tcp-mem-hard-limit-*.json).
 /// </summary>
 public class TcpMemHardLimitTests
 {
@@ -66,6 +70,22 @@ public class TcpMemHardLimitTests
     }
 
     [Fact]
+    public void OverTcpMem2_ACopyRefusedToANewSkb_RemovesTheEmptySkb()
+    {
+        // 2432 bytes: the forced first skb (832) and its page, the copy refused, tcp_wmem_schedule() copies the 2432 that fit
+        // (832 left). The next send's new skb head (832) needs no pages, its copy is refused, nothing is forced
+        // (sk_wmem_queued reached tcp_wmem[0]) and sk_forward_alloc is 0: wait_for_space, where tcp_remove_empty_skb()
+        // unlinks the empty skb and gives its 832 back (kernel-checked: scenarios/tcp-mem-hard-limit-refused-copy-removes-empty-skb.json).
+        var (a, b, _) = ThreeConnections("0 100000000 200");
+        Send(a, 3_000_000, sndbuf: 4_000_000);
+        Assert.Equal(2432, Send(b, 2432, sndbuf: 100_000));
+        Assert.Equal((3264u, 832u, 1), (b.Meminfo.WmemQueued, b.Meminfo.FwdAlloc, b.SendSkbCount));
+        _h.At(Ms(210));
+        Assert.Equal(-1, Send(b, 1000)); // EAGAIN
+        Assert.Equal((3264u, 832u, 1), (b.Meminfo.WmemQueued, b.Meminfo.FwdAlloc, b.SendSkbCount));
+    }
+
+    [Fact]
     public void OverTcpMem2_UnlockedSndbuf_ModeratedToSockMinSndbufAndOneSkbQueued()
     {
         // sk_stream_moderate_sndbuf(): an unlocked sk_sndbuf falls to max(sk_wmem_queued / 2, SOCK_MIN_SNDBUF) = 4608, and
@@ -85,7 +105,10 @@ public class TcpMemHardLimitTests
         // tcp_mem 0 0 2000: the first drain (256 pages) enters the pressure; below the hard limit a socket over
         // tcp_wmem[0] may still raise while tcp_mem[2] > tcp_sockets_allocated (3 client sockets) · its pages, so the
         // first socket stops below 667 pages (3 · 667 = 2001): at 660, as its next copy of 16 pages would pass 666. The second, with less than 4096 bytes queued, is guaranteed
-        // tcp_wmem[0] and then its own share: all 100000 bytes.
+        // tcp_wmem[0] and then its own share: all 100000 bytes. Kernel rule: the stop below 667 pages and the second socket's
+        // 100000. Engine artefact, not kernel-pinned (D138 left item 2): the 660 — the engine schedules a whole size_goal
+        // copy (16 pages) at once, the kernel at most what is left of the task's 32 KB page fragment, so it would stop
+        // closer to 666; a regression test of the engine's copy size.
         var (a, b, _) = ThreeConnections("0 0 2000");
         Send(a, 5_000_000, sndbuf: 4_000_000);
         Assert.Equal(660u * 4096, a.Meminfo.WmemQueued + a.Meminfo.FwdAlloc);
