@@ -75,6 +75,33 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// The problems an operation's kind can answer are listed, as problems with an example (tester37b MEDIUM-2: GETs answered
+    /// 400 for an unknown query parameter, workloads and advances 422, bodies 413 and 415, none of them listed): 400 and 503 on
+    /// every operation (any may be sent an unknown query parameter, or wait behind a rebuild), 408, 413 and 415 on every one
+    /// with a body, 422 on every read and on the operations whose work is bounded.
+    /// </summary>
+    [Fact]
+    public async Task EveryOperation_ListsTheProblemsItsKindCanAnswer()
+    {
+        var document = JsonNode.Parse(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"))!;
+        string[] bounded = ["POST /api/v1/simulations/{id}/advance", "POST /api/v1/simulations/{id}/commands", "POST /api/v1/simulations/{id}/workloads",
+            "POST /api/v1/simulations/{id}/connections", "POST /api/v1/scenarios/run", "POST /api/v1/packetdrill/run"];
+
+        var missing = (from path in document["paths"]!.AsObject()
+                       from op in path.Value!.AsObject()
+                       let name = $"{op.Key.ToUpperInvariant()} {path.Key}"
+                       let responses = op.Value!["responses"]!.AsObject()
+                       from status in new[] { "400", "503" }
+                           .Concat(op.Value["requestBody"] is null ? [] : ["408", "413", "415"])
+                           .Concat(op.Key == "get" || bounded.Contains(name) ? ["422"] : [])
+                       where responses[status]?["content"]?["application/problem+json"] is not { } problem
+                           || (string?)problem["schema"]?["$ref"] != "#/components/schemas/ProblemDetails" || problem["example"]?["status"] is null
+                       select $"{name} {status}").ToList();
+
+        Assert.Empty(missing);
+    }
+
+    /// <summary>
     /// Swagger UI's "Try it out" sends to the document's server: a service started with --urls on another port named
     /// http://localhost:5080 and sent there. The served document names the origin it was fetched from when that is one the
     /// service answers on (the rule of Location headers, AbsoluteLocations), and only the path base for a foreign Host header.

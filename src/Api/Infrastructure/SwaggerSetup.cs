@@ -30,6 +30,7 @@ public static class SwaggerSetup
             options.OperationFilter<ExamplesOperationFilter>();
             options.OperationFilter<IfMatchOperationFilter>();
             options.OperationFilter<IfNoneMatchOperationFilter>();
+            options.OperationFilter<ServiceProblemsOperationFilter>();
             options.AddSecurityDefinition(Tenancy.ApiKeyOperationFilter.SchemeId, Tenancy.ApiKeyOperationFilter.Scheme);
             options.OperationFilter<Tenancy.ApiKeyOperationFilter>();
             // Only the batch's CommandInput is polymorphic on the wire: the socket call requests and the problems

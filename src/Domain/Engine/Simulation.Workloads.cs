@@ -45,7 +45,10 @@ public sealed partial class Simulation
     public Result<Workload> StartWorkload(WorkloadSpec spec, bool runToEnd, long eventBudget)
     {
         if (eventBudget <= 0) return DomainError.Invalid("the event budget must be positive", "eventBudget");
-        if (_workloads.Exists(w => !w.Done)) return DomainError.Conflict("another workload is still running", "workload");
+        // Named with the way on (tester37b LOW-3: "another workload is still running", at a field "workload" no request has).
+        if (_workloads.Find(w => !w.Done) is { } running)
+            return DomainError.Conflict($"workload {running.Id} is still running" + (running.Truncated ? ": its command stopped it on its event budget, and" : ";")
+                + " one workload runs at a time; advance the clock (an advance with untilIdle runs it to its end), then start this one");
         var started = Workload.Start(this, _workloads.Count + 1, spec);
         if (!started.IsOk) return started;
         var workload = started.Value!;

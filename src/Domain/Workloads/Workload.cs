@@ -331,7 +331,7 @@ public sealed partial class Workload : IEventTarget
             }
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
         }).ToList();
-        return new WorkloadResult(Id, Done && !Truncated, Truncated, Spec.Connections, _started, _clientsFinished,
+        return new WorkloadResult(Id, Done, Truncated, Spec.Connections, _started, _clientsFinished,
             OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             ConnectResults(),

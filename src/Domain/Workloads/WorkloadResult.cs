@@ -17,8 +17,9 @@ public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> 
 
 /// <summary>
 /// What a workload did. <see cref="Completed"/>: every connection finished (or the drain limit
-/// ended the wait — <see cref="Unfinished"/> says how many did not); <see cref="Truncated"/>: the
-/// event budget ran out first. <see cref="ConnectResults"/> counts connect() outcomes by errno
+/// ended the wait — <see cref="Unfinished"/> says how many did not), by its command or by later advances;
+/// <see cref="Truncated"/>: its command's event budget (or a journal or socket limit) stopped it first — it goes on at
+/// later advances, and reads completed once they have run it to its end. <see cref="ConnectResults"/> counts connect() outcomes by errno
 /// ("0" for success). <see cref="ResolutionNs"/>: the series' sampling interval — the spec's, doubled each time a long
 /// run's series was coarsened to stay within <see cref="WorkloadSpec.MaxSamples"/> samples per host.
 /// <see cref="StoppedBy"/> "horizon": the workload's run stopped before the clock's maximum (<see cref="SimTime.MaxClock"/>,

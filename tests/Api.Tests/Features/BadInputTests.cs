@@ -414,6 +414,25 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal("The field count must be between 1 and 100000000.", problem.GetProperty("errors").GetProperty("count")[0].GetString());
     }
 
+    /// <summary>
+    /// A workload's durationNs of 0 is refused at durationNs with a range that excludes it (tester37b LOW-1: it was allowed by
+    /// its range, "must be 0 or more", then refused naming count, a field the request did not send), alone or beside a count.
+    /// </summary>
+    [Theory]
+    [InlineData(""","durationNs":0""")]
+    [InlineData(""","count":2,"durationNs":0""")]
+    public async Task Workload_DurationZero_Returns400AtDurationNsWithTheRangeFromOne(string fields)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var body = """{"clients":["client"],"server":"server","port":80,"rate":10""" + fields + "}";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["durationNs"], problem.ErrorFields());
+        Assert.Equal("The field durationNs must be 1 or more.", problem.GetProperty("errors").GetProperty("durationNs")[0].GetString());
+    }
+
     [Fact]
     public async Task Connection_EventBudgetPastInt32_Returns400NamingItsRange()
     {

@@ -88,6 +88,28 @@ public class WorkloadTests
         Assert.Equal(51_000_000, sim.Now.Ns);
     }
 
+    /// <summary>
+    /// A workload its command's event budget stopped goes on at later advances; once an advance has run every connection to
+    /// its end it reads completed (tester37b LOW-3: it stayed "completed":false with all 100 finished), still truncated — its
+    /// command stopped it — and while it runs a second workload is refused naming it and the way on.
+    /// </summary>
+    [Fact]
+    public void Workload_CutByItsEventBudgetThenRunToItsEndByAnAdvance_ReadsCompletedAndStillTruncated()
+    {
+        var sim = World(level: JournalLevel.Counters);
+
+        var cut = Apply(sim, new WorkloadCommand(Spec(100, 1000), EventBudget: 10)).Workload!;
+        var second = CommandApplier.Apply(sim, new WorkloadCommand(Spec(1, 1000) with { Port = 81 }));
+        Apply(sim, new AdvanceCommand(AdvanceMode.UntilIdle, SimDuration.FromSeconds(400), 1_000_000));
+        var done = sim.FindWorkload(1)!.Result();
+
+        Assert.Equal((false, true, 0L), (cut.Completed, cut.Truncated, cut.Finished));
+        Assert.Equal(("conflict", null), (second.Error!.Code, second.Error.Field));
+        Assert.Equal("workload 1 is still running: its command stopped it on its event budget, and one workload runs at a time; "
+            + "advance the clock (an advance with untilIdle runs it to its end), then start this one", second.Error.Message);
+        Assert.Equal((true, true, 100L, 0L), (done.Completed, done.Truncated, done.Finished, done.Unfinished));
+    }
+
     [Fact]
     public void Workload_TenLifecycles_EachSideReadsAndClosesAndTheClientHoldsTimeWait()
     {

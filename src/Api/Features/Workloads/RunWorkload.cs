@@ -36,7 +36,8 @@ public sealed record WorkloadRequest
     /// <summary>How many connections, 1 to 100,000,000, as the scenario format's <c>count</c> (or <c>durationNs</c>; a count of 0 is not "none").</summary>
     /// <example>10000</example>
     [Int64Range(1, 100_000_000)] public long? Count { get; init; }
-    [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
+    /// <summary>For how long connections start (durationNs × rate of them), instead of a count: 1 ns or more (a duration of 0 is not "none").</summary>
+    [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
