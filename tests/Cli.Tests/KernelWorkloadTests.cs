@@ -64,13 +64,19 @@ public sealed class KernelWorkloadTests
         Assert.Equal(2, results["0"]);
     }
 
-    /// <summary>--diff counts a workload whose connect() results by errno differ, naming its step and both counts.</summary>
+    /// <summary>
+    /// --diff counts a workload whose connect() results by errno differ, naming its step and both counts — the kernel's
+    /// outcome sent as the kernel run's child sends it to its parent, as JSON (review37b M-2: tuples arrived empty, and
+    /// nothing was compared).
+    /// </summary>
     [Fact]
     public void Diff_ReportsDifferingConnectResults()
     {
         var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":2,\"requestBytes\":10,\"responseBytes\":10");
         var engine = RunOutcome.OfEngine(doc);
-        var kernel = engine with { ConnectResults = [("$.steps[0].workload", new Dictionary<string, long> { ["0"] = 1, ["EADDRNOTAVAIL"] = 1 })] };
+        var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
+        var kernel = System.Text.Json.JsonSerializer.Deserialize<RunOutcome>(System.Text.Json.JsonSerializer.Serialize(
+            engine with { ConnectResults = [new("$.steps[0].workload", new Dictionary<string, long> { ["0"] = 1, ["EADDRNOTAVAIL"] = 1 })] }, web), web)!;
 
         var same = OutcomeDiff.Compare(engine, engine, KernelScenarioRunner.Tolerance.Ns);
         var report = OutcomeDiff.Compare(engine, kernel, KernelScenarioRunner.Tolerance.Ns);

@@ -135,6 +135,25 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
+    /// Under the machine's kernel-run lock only this process's saved value is a live run's: a killed run's value whose pid
+    /// another process now has (pid 1 here) is restored, not kept for good (review37b S-1: /proc/PID existing kept it, and
+    /// with it every --machine-* run refused).
+    /// </summary>
+    [KernelFact]
+    public void RestoreLeftovers_ValueSavedUnderAPidAnotherProcessNowHas_Restored() => WithSavedFolder(uid: 0, () =>
+    {
+        Assert.NotNull(KernelRunLock.Machine); // the lock is on, as on every machine that runs kernel runs by default
+        var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+        File.WriteAllText(MachineSysctl.Orphans.Saved, $"1\nnet.ipv4.tcp_max_orphans\n{current}\n");
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process 1)\n", said.ToString());
+        Assert.False(File.Exists(MachineSysctl.Orphans.Saved));
+    });
+
+    /// <summary>
     /// The saved values sit in /run/lock, which every user may write: a file there that another user could have planted —
     /// not the owner's (root's; here the test's own uid stands for it), writable by others, or a symbolic link — or whose
     /// value is not one of the sysctl it names, is not restored but said, and left (tester37 HIGH-1: a file planted by
@@ -200,7 +219,7 @@ public sealed class MachineSysctlTests
 
         setting?.Dispose();
         Assert.Null(setting);
-        Assert.Equal($"cannot keep net.ipv4.tcp_mem's value to restore in {saved} (a file is already there, not written by a run of this tool still going: remove it): not set", error);
+        Assert.Equal($"cannot keep net.ipv4.tcp_mem's value to restore in {saved} (a file is already there that no restore took (see the line above, if any): if it holds the machine's own value, write that back by hand, then remove it): not set", error);
         Assert.Equal("precious\n", File.ReadAllText(saved + ".target"));
         File.Delete(saved);
 

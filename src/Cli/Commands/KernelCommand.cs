@@ -184,6 +184,9 @@ public static class KernelCommand
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), null);
         // Before the machine's tcp_max_orphans or tcp_mem is set for it: another run may be using the machine.
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
+        // A value a killed run left is restored before this run saves the machine's own: left, it refused every --machine-*
+        // run (a file already there) while the machine kept the killed run's tcp_mem (review37b M-1).
+        MachineSysctl.RestoreLeftovers(Console.Error);
         if (machine == MachineWide.None || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, MachineWide.None, cancellationToken);
         // --machine-orphans / --machine-mem: the scenario's tcp_max_orphans / tcp_mem set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);

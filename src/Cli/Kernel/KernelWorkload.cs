@@ -129,6 +129,7 @@ internal sealed class KernelWorkload
     {
         _stopping = true;
         _queue.CompleteAdding();
+        _listening.Set(); // a client still waiting for a listener the run never reached goes on, and ends (review37b S-4)
         int[] open;
         lock (_lock) open = [.. _open];
         foreach (var fd in open) Libc.shutdown(fd, ShutRdWr);
@@ -136,13 +137,19 @@ internal sealed class KernelWorkload
         lock (_lock) threads = [.. _threads];
         long until = Libc.MonotonicNs() + 2_000_000_000;
         foreach (var t in threads) t.Join(TimeSpan.FromTicks(Math.Max(0, until - Libc.MonotonicNs()) / 100));
-        lock (_lock) open = [.. _open];
+        // Closed once: whoever takes a descriptor out of the set closes it (a thread's own Close, or this).
+        lock (_lock)
+        {
+            open = [.. _open];
+            _open.Clear();
+        }
         foreach (var fd in open) Libc.close(fd);
     }
 
     /// <summary>Runs <paramref name="work"/> on an idle pooled thread, or on a thread of its own when none is idle.</summary>
     void Spawn(Action work)
     {
+        if (_stopping) return; // no work starts once Stop has begun (the queue takes no more)
         bool pooled;
         lock (_lock)
             if (pooled = _idle > 0) _idle--;
@@ -384,8 +391,9 @@ internal sealed class KernelWorkload
                 break;
             // CloseStyle.Kill: the process's exit closes its one descriptor, tcp_close(sk, 0) — a plain close() (no SO_LINGER is on).
         }
-        lock (_lock) _open.Remove(fd);
-        Libc.close(fd);
+        bool mine;
+        lock (_lock) mine = _open.Remove(fd);
+        if (mine) Libc.close(fd); // else Stop took it and closes it
         SideFinished(counted: true);
     }
 
@@ -399,7 +407,7 @@ internal sealed class KernelWorkload
             if (!_arrivalsDone || _sidesOpen > 0 || _listener < 0) return;
             listener = _listener;
             _listener = -1;
-            _open.Remove(listener);
+            if (!_open.Remove(listener)) return; // Stop took it: it shuts it down and closes it
         }
         Libc.shutdown(listener, ShutRdWr); // wakes the sleeping accept(), as the engine's InterruptCall does
         Libc.close(listener);

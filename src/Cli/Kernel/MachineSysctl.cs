@@ -131,7 +131,12 @@ internal sealed class MachineSysctl : IDisposable
         }
     }
 
-    static bool Alive(int pid) => Directory.Exists($"/proc/{pid}");
+    /// <summary>
+    /// Whether the run that saved a value may still be going: under the machine's kernel-run lock only this process can be
+    /// (another run holding a value holds the lock), so a pid another process reused after a killed run no longer keeps its
+    /// value from being restored (review37b S-1); without the lock, any process of that pid.
+    /// </summary>
+    static bool Alive(int pid) => pid == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{pid}");
 
     /// <summary>A sysctl's text with its words one space apart (tcp_mem reads back tab-separated).</summary>
     static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));

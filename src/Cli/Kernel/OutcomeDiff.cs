@@ -322,7 +322,7 @@ internal static partial class OutcomeDiff
         int differences = 0;
         foreach (var (path, mine) in engine.ConnectResults)
         {
-            if (kernel.ConnectResults.FirstOrDefault(k => k.Path == path).Results is not { } theirs) continue;
+            if (kernel.ConnectResults.FirstOrDefault(k => k.Path == path)?.Results is not { } theirs) continue;
             if (mine.Count == theirs.Count && mine.All(r => theirs.GetValueOrDefault(r.Key) == r.Value)) continue;
             differences++;
             var text = $"connect() results of {path} (engine → kernel): {KernelWorkload.Describe(mine)} → {KernelWorkload.Describe(theirs)}";

@@ -59,8 +59,12 @@ internal sealed record OutcomeSnapshot(string Label, long AtNs, IReadOnlyList<Ou
 internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnlyList<OutcomeSnapshot> Snapshots,
     IReadOnlyDictionary<string, Dictionary<string, long>> Counters)
 {
-    /// <summary>Each workload step's connect() results by errno ("0": success), by the step's path.</summary>
-    public IReadOnlyList<(string Path, IReadOnlyDictionary<string, long> Results)> ConnectResults { get; init; } = [];
+    /// <summary>
+    /// Each workload step's connect() results by errno ("0": success), by the step's path: records, which the kernel run's
+    /// child sends its parent as JSON — tuples have no properties to serialize, so they arrived empty and nothing was compared
+    /// (review37b M-2).
+    /// </summary>
+    public IReadOnlyList<StepConnectResults> ConnectResults { get; init; } = [];
 
     /// <summary>The label of the snapshot taken when the run is over.</summary>
     public const string End = "end";
@@ -106,7 +110,10 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
         var workloadSteps = doc.Steps.OfType<WorkloadStep>().ToList();
         return new RunOutcome(packets, snapshots, counters)
         {
-            ConnectResults = [.. sim.Workloads.Zip(workloadSteps, (w, step) => (JsonPath.Member(step.Path, "workload"), w.Result().ConnectResults))],
+            ConnectResults = [.. sim.Workloads.Zip(workloadSteps, (w, step) => new StepConnectResults(JsonPath.Member(step.Path, "workload"), w.Result().ConnectResults))],
         };
     }
 }
+
+/// <summary>A workload step's connect() results by errno ("0": success), by the step's path.</summary>
+internal sealed record StepConnectResults(string Path, IReadOnlyDictionary<string, long> Results);

@@ -23,7 +23,7 @@ internal static class SavedValue
         if (fd < 0)
         {
             int errno = Libc.Errno;
-            return errno == Libc.EEXIST ? "a file is already there, not written by a run of this tool still going: remove it"
+            return errno == Libc.EEXIST ? "a file is already there that no restore took (see the line above, if any): if it holds the machine's own value, write that back by hand, then remove it"
                 : Marshal.GetPInvokeErrorMessage(errno);
         }
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
