@@ -476,8 +476,8 @@ internal sealed partial class ScenarioReader
             ClientLinkDelay = f["clientLinkDelay"] is { } cd ? Duration(cd) ?? d.ClientLinkDelay : d.ClientLinkDelay,
             Server = server ?? "",
             Port = f["port"] is { } p ? (ushort)(Integer(p, 1, 65535) ?? d.Port) : d.Port,
-            Rate = Number(Required(f, "rate"), 1e-6, 1e9) ?? d.Rate,
-            Count = f["count"] is { } n ? Integer(n, 1, 100_000_000) ?? 0 : 0,
+            Rate = f["rate"] is { } rt ? Number(rt, 1e-6, 1e9) ?? d.Rate : d.Rate, // 100 when left out, as the API's
+            Count = f["count"] is { } n ? Integer(n, 1, Workloads.WorkloadSpec.MaxCount) ?? 0 : 0,
             Duration = f["duration"] is { } du ? Duration(du) ?? default : default,
             RequestBytes = f["requestBytes"] is { } rq ? Count(rq) ?? d.RequestBytes : d.RequestBytes,
             ResponseBytes = f["responseBytes"] is { } rs ? Count(rs) ?? d.ResponseBytes : d.ResponseBytes,
@@ -502,9 +502,9 @@ internal sealed partial class ScenarioReader
             Error(JsonPath.Member(path, "workload"), invalid.Message);
             return null;
         }
-        if (!stored && spec.CountAndDuration("duration") is { } both)
+        if (!stored && spec.RequestRefusal("duration", f["lingerSeconds"] is not null) is { } refused)
         {
-            Error(JsonPath.Member(JsonPath.Member(path, "workload"), both.Field!), both.Message);
+            Error(JsonPath.Member(JsonPath.Member(path, "workload"), refused.Field!), refused.Message);
             return null;
         }
         if (!stored && spec.SeriesTooFine() is { } tooFine)

@@ -415,7 +415,7 @@ public static class ScenarioWriter
         if (s.ThinkTime.Ns > 0) w.WriteString("thinkTime", s.ThinkTime.ToString());
         if (s.CloseFirst != d.CloseFirst) w.WriteString("closeFirst", ScenarioWireNames.CloseFirsts.ToText(s.CloseFirst));
         if (s.CloseStyle != d.CloseStyle) w.WriteString("closeStyle", ScenarioWireNames.CloseStyles.ToText(s.CloseStyle));
-        if (s.LingerSeconds != 0) w.WriteNumber("lingerSeconds", s.LingerSeconds);
+        if (s.CloseStyle == Workloads.CloseStyle.Linger) w.WriteNumber("lingerSeconds", s.LingerSeconds); // the reader needs it there, refuses it elsewhere
         if (s.ReuseAddr) w.WriteBoolean("reuseaddr", true);
         if (s.Linger2 is { } l2) w.WriteNumber("linger2", l2);
         if (s.KeepAlive) w.WriteBoolean("keepalive", true);

@@ -261,12 +261,12 @@ public sealed partial class Workload : IEventTarget
         _freeClients.Clear();
         _freeServers.Clear();
         _sim.DropTimer(_drain); // nothing stays pending for a finished workload (untilIdle ends with it)
-        if (_ownListener)
-        {
-            _sim.JournalFloor = Spec.Level;
-            _sim.InterruptCall(_acceptCallId);
-            Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
-        }
+        _sim.JournalFloor = Spec.Level;
+        // Its accept() ends with it — on an adopted listener too, where it slept on in the owner's process and took the
+        // owner's next connection (an accept() the owner never made). The thread the workload ran is signalled:
+        // inet_csk_wait_for_connect() returns sock_intr_errno() (EINTR) and the listener stays the owner's.
+        _sim.InterruptCall(_acceptCallId);
+        if (_ownListener) Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
         _sim.JournalFloor = _floorBefore;
     }
 

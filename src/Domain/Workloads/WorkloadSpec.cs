@@ -151,6 +151,32 @@ public sealed record WorkloadSpec
             ? DomainError.Invalid($"give count or {durationField}, not both (count connections, or {durationField} × rate)", durationField)
             : null;
 
+    /// <summary>
+    /// What a request (the API's workload, a scenario's workload step) is refused for beyond <see cref="Validate"/>, naming the
+    /// field as the request spells it; or null. Not in <see cref="Validate"/>: a logged workload rebuilds as it ran (one cut by
+    /// its event budget may have been logged with more connections, or a linger left at 0).
+    /// <list type="bullet">
+    /// <item>count and a duration together (<see cref="CountAndDuration"/>);</item>
+    /// <item>a duration × rate past the count's bound (10⁹ connections ran 300 s before a 422; now refused at once);</item>
+    /// <item>closeStyle linger without lingerSeconds (SO_LINGER {1,0}: an RST close, the same as linger-zero, silently), and
+    /// lingerSeconds with any other closeStyle (accepted and ignored).</item>
+    /// </list>
+    /// </summary>
+    public DomainError? RequestRefusal(string durationField, bool lingerSecondsGiven)
+    {
+        if (CountAndDuration(durationField) is { } both) return both;
+        if (Count == 0 && Duration.Ns / 1e9 * Rate > MaxCount)
+            return DomainError.Invalid($"{durationField} × rate opens {Duration.Ns / 1e9 * Rate:G4} connections: at most {MaxCount:N0}, as count", durationField);
+        if (CloseStyle == CloseStyle.Linger && !lingerSecondsGiven)
+            return DomainError.Invalid("closeStyle linger needs lingerSeconds (0–3600): SO_LINGER {1, lingerSeconds}; for an RST close give closeStyle linger-zero", "lingerSeconds");
+        if (CloseStyle != CloseStyle.Linger && lingerSecondsGiven)
+            return DomainError.Invalid("lingerSeconds is for closeStyle linger only", "lingerSeconds");
+        return null;
+    }
+
+    /// <summary>The most connections a workload opens: its count's bound, and a duration × rate's.</summary>
+    public const long MaxCount = 100_000_000;
+
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
     public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
 

@@ -349,6 +349,26 @@ public sealed class BadInputTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// tester37b LOW-6/7: linger without lingerSeconds ran as an RST close, lingerSeconds with another style was ignored, and
+    /// durationNs × rate past count's bound ran until the 300 s wall-time 422. Each is a 400 naming the field, nothing applied.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"clients":["client"],"server":"server","rate":1000,"count":10,"closeStyle":"linger"}""", "lingerSeconds")]
+    [InlineData("""{"clients":["client"],"server":"server","rate":1000,"count":10,"closeStyle":"close","lingerSeconds":5}""", "lingerSeconds")]
+    [InlineData("""{"clients":["client"],"server":"server","rate":1000000000,"durationNs":"1s","level":"counters"}""", "durationNs")]
+    public async Task Workload_LingerWithoutItsSecondsOrTooManyConnectionsByDuration_400NamingTheField(string body, string field)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var version = await sim.VersionAsync();
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
+    /// <summary>
     /// A number past a workload field's type or range is a problem naming the field, never .NET's "Value was either too
     /// large or too small for an Int32." (a Range(int, int) on a long field converted the value to Int32).
     /// </summary>

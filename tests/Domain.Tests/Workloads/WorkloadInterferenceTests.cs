@@ -133,4 +133,29 @@ public class WorkloadInterferenceTests
             {"at":"200ms","kill":{"host":"server","process":"srv","signal":"SIGKILL"}}
             """, connected: 20, refused: 30);
     }
+
+    /// <summary>
+    /// A workload on the owner's listener ends its accept() when it ends (EINTR): nothing of it stays pending, and the
+    /// owner's own accept() of a later connection returns it. The workload's accept slept on and took that connection,
+    /// leaving the owner's accept() asleep (tester37b MEDIUM-3).
+    /// </summary>
+    [Theory]
+    [InlineData("counters")]
+    [InlineData("full")]
+    public void WorkloadOnAnAdoptedListener_LeavesNoAcceptBehind_TheOwnersNextAcceptTakesItsConnection(string level)
+    {
+        var outcome = ScenarioRunner.Run($$$"""
+            {"name":"w",{{{Hosts}}},"steps":[
+              {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
+              {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":1000,"count":5,"level":"{{{level}}}"}},
+              {"at":"1s","host":"client","process":"app","call":"connect","to":"server:80","as":"c","expect":{"result":0}},
+              {"at":"1100ms","host":"server","process":"srv","call":"accept","socket":"l","as":"a"}
+            ],"runUntil":"2s"}
+            """);
+        Assert.Empty(outcome.ParseErrors);
+        Assert.Empty(outcome.Result!.Errors);
+        var sim = outcome.Result.Simulation;
+        Assert.True(sim.FindWorkload(1)!.Done);
+        Assert.Empty(sim.PendingCalls);
+    }
 }

@@ -39,8 +39,30 @@ public class WorkloadStepTests
     [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "slam" }""", "$.steps[0].workload.closeStyle")]
     [InlineData("""{ "server": "nowhere", "rate": 5, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.server")]
     [InlineData("""{ "server": "server", "rate": 0.0002, "count": 2, "clients": ["client"], "resolution": "1ms" }""", "$.steps[0].workload.resolution")]
+    // linger without lingerSeconds was SO_LINGER {1,0} (an RST close, as linger-zero); lingerSeconds elsewhere was ignored (tester37b LOW-6)
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "linger" }""", "$.steps[0].workload.lingerSeconds")]
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "lingerSeconds": 5 }""", "$.steps[0].workload.lingerSeconds")]
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "close", "lingerSeconds": 0 }""", "$.steps[0].workload.lingerSeconds")]
+    // duration × rate past count's bound passed validate (3·10¹⁸ connections; tester37b LOW-7)
+    [InlineData("""{ "server": "server", "rate": 1000000000, "duration": "3155759998s", "clients": ["client"] }""", "$.steps[0].workload.duration")]
+    [InlineData("""{ "server": "server", "rate": 100000001, "duration": "1s", "clients": ["client"] }""", "$.steps[0].workload.duration")]
     public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path) =>
         Assert.Contains(ScenarioParser.Parse(WorkloadDocument(workload)).Errors, e => e.Path == path);
+
+    /// <summary>
+    /// The bounds' edges are taken: linger with its seconds (0 too), exactly 100,000,000 connections by a duration; a step
+    /// without rate runs at 100 per second, as the API's workload does (tester37b LOW-8: the format required it).
+    /// </summary>
+    [Theory]
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "linger", "lingerSeconds": 0 }""", 5.0)]
+    [InlineData("""{ "server": "server", "rate": 100000000, "duration": "1s", "clients": ["client"] }""", 1e8)]
+    [InlineData("""{ "server": "server", "count": 3, "clients": ["client"] }""", 100.0)]
+    public void WorkloadStep_AtTheBounds_IsTaken(string workload, double rate)
+    {
+        var parsed = ScenarioParser.Parse(WorkloadDocument(workload));
+        Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
+        Assert.Equal(rate, Assert.IsType<WorkloadStep>(Assert.Single(parsed.Document!.Steps)).Spec.Rate);
+    }
 
     /// <summary>
     /// count and duration together: the format says one of them, and the duration was dropped silently (the count won); an

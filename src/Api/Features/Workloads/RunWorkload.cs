@@ -35,7 +35,7 @@ public sealed record WorkloadRequest
     [Range(1e-6, 1e9, ErrorMessage = "The field {0} must be between 0.000001 and 1000000000.")] public double? Rate { get; init; }
     /// <summary>How many connections, 1 to 100,000,000, as the scenario format's <c>count</c> (or <c>durationNs</c>; a count of 0 is not "none").</summary>
     /// <example>10000</example>
-    [Int64Range(1, 100_000_000)] public long? Count { get; init; }
+    [Int64Range(1, WorkloadSpec.MaxCount)] public long? Count { get; init; }
     /// <summary>For how long connections start (durationNs × rate of them), instead of a count: 1 ns or more (a duration of 0 is not "none").</summary>
     [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
@@ -110,8 +110,8 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
     public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
     {
         var workload = command.Request.ToCommand();
-        if (workload.Spec.CountAndDuration("durationNs") is { } both)
-            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(both.Field!, both.Message, command.SimulationId));
+        if (workload.Spec.RequestRefusal("durationNs", command.Request.LingerSeconds is not null) is { } refused)
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(refused.Field!, refused.Message, command.SimulationId));
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
         if (workload.Spec.SeriesTooFine() is { } tooFine)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
