@@ -25,8 +25,8 @@ public sealed class KernelWorkloadTests
     }
 
     [Theory]
-    [InlineData("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":1000,\"count\":501", "a workload of 501 connections is not run on the kernel (at most 500")]
-    [InlineData("\"generatedClients\":3,\"server\":\"s\",\"rate\":100,\"count\":3", "a workload of generated clients is not run on the kernel")]
+    [InlineData("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":1000,\"count\":501", "a workload of 501 connections (at most 500")]
+    [InlineData("\"generatedClients\":3,\"server\":\"s\",\"rate\":100,\"count\":3", "a workload of generated clients")]
     [InlineData("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":1,\"count\":200", "its last connection starts at 199s, past the kernel run's 130s")]
     public void LargerWorkload_IsRefusedAtItsStepSayingWhy(string workload, string why)
     {
@@ -34,6 +34,8 @@ public sealed class KernelWorkloadTests
 
         Assert.Equal("$.steps[0].workload", error.Path);
         Assert.StartsWith(why, error.Message, StringComparison.Ordinal);
+        // The refusal puts "not run on the kernel: " before it: said once (tester38 LOW-2).
+        Assert.DoesNotContain("not run on the kernel", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -44,7 +46,7 @@ public sealed class KernelWorkloadTests
         var error = Assert.Single(KernelScenarioRunner.Unsupported(doc));
 
         Assert.Equal("$.steps[1].workload", error.Path);
-        Assert.Contains("a workload adopting a listener is not run on the kernel", error.Message, StringComparison.Ordinal);
+        Assert.Contains("a workload adopting a listener: the scenario's own steps listen on the server", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -187,5 +187,8 @@ public sealed class ScenarioCallsTests
         Assert.Equal(["--net", "--"], start.ArgumentList.Take(2));
         Assert.Equal(["kernel", "--in-netns", "--", "a.json"], start.ArgumentList.TakeLast(4));
         Assert.Equal("0", start.Environment["DOTNET_TieredCompilation"]);
+        // Its input a pipe this process holds: the child ends with the tool (tester38 MEDIUM-1, KernelChildTests).
+        Assert.True(start.RedirectStandardInput);
+        Assert.Equal("1", start.Environment[ParentWatch.Variable]);
     }
 }

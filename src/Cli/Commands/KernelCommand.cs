@@ -265,12 +265,18 @@ public static class KernelCommand
     /// DOTNET_JitStdOutFile) — and the run's real-time threads waited on that (the step thread's read of a worker's
     /// /proc stat took 1.0 ms where it takes 10 µs: the send at 0.1 s seen done 1.1 ms after it began, in 4 of 6 runs).
     /// Off, every method is compiled once, before the steps, by the warm-up (<see cref="KernelScenarioRunner.WarmUp"/>).
+    /// Its standard input is a pipe this process holds and never writes: the child ends when this process does
+    /// (<see cref="ParentWatch"/>).
     /// </summary>
-    internal static ProcessStartInfo ChildStart(string unshare, IEnumerable<string> childArgs)
+    internal static ProcessStartInfo ChildStart(string unshare, IEnumerable<string> childArgs, IEnumerable<string>? self = null)
     {
-        var start = new ProcessStartInfo(unshare) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
+        var start = new ProcessStartInfo(unshare)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--net", "--" }.Concat(self ?? Self()).Concat(childArgs)) start.ArgumentList.Add(a);
         start.Environment["DOTNET_TieredCompilation"] = "0";
+        start.Environment[ParentWatch.Variable] = "1";
         return start;
     }
 
@@ -284,6 +290,13 @@ public static class KernelCommand
         foreach (var path in Directory.GetFiles("/run/netns", $"simk{pid}-*")) Netns.Ip("netns", "del", Path.GetFileName(path));
     }
 
+    /// <summary>The tool that started this child has ended (killed): its namespaces removed, the child ends at once.</summary>
+    static void EndWithTheTool()
+    {
+        RemoveNamespacesOf(Environment.ProcessId);
+        Process.GetCurrentProcess().Kill();
+    }
+
     /// <summary>How to start this tool again: its apphost, or the dotnet host with the tool's assembly.</summary>
     static IEnumerable<string> Self()
     {
@@ -295,6 +308,7 @@ public static class KernelCommand
     /// <summary>The child: in its own network namespace already, sets it up and runs one script; prints a <see cref="ChildResult"/>.</summary>
     static int RunHere(CommandLine line, TextWriter output)
     {
+        if (ParentWatch.Started) ParentWatch.Watch(Console.OpenStandardInput(), EndWithTheTool);
         var path = line.Arguments.Single();
         var text = InputFiles.ReadText(path);
         var result = Refusal(text, path, Machine(line)) is { } problems ? new ChildResult(problems, null, null, null, null, null, null, 0, null)

@@ -75,7 +75,7 @@ internal sealed class KernelScenarioRunner
         if (doc.Kernel != Domain.Engine.KernelProfile.Linux6) why.Add(new("$.kernel", "the machine runs Linux 6.18: a linux-4.4 scenario cannot run on it"));
         foreach (var h in doc.Hosts)
         {
-            if (h.Kind == ScenarioHostKind.Scripted) why.Add(new($"$.hosts.{h.Name}", "a scripted host (inject steps) is not run on the kernel: use a packetdrill script"));
+            if (h.Kind == ScenarioHostKind.Scripted) why.Add(new($"$.hosts.{h.Name}", "a scripted host (inject steps): use a packetdrill script"));
             if (h.BehindNat is not null) why.Add(new($"$.hosts.{h.Name}.behindNat", "NAT is not emulated on the kernel"));
             foreach (var s in h.Sysctls.Where(s => IsGlobal(s.Name) && !SetOnTheMachine(machine, s.Name)))
                 why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", MachineSysctl.Named(s.Name) is { } kind

@@ -85,12 +85,12 @@ internal sealed class KernelWorkload
     public static string? Unsupported(WorkloadStep step, ScenarioDocument doc, SimDuration longestRun)
     {
         var spec = step.Spec;
-        if (spec.GeneratedClients > 0) return "a workload of generated clients is not run on the kernel (its hosts are not the document's): name the clients";
-        if (spec.Connections > MaxConnections) return $"a workload of {spec.Connections:N0} connections is not run on the kernel (at most {MaxConnections}: a thread for each side of a connection)";
+        if (spec.GeneratedClients > 0) return "a workload of generated clients (its hosts are not the document's): name the clients";
+        if (spec.Connections > MaxConnections) return $"a workload of {spec.Connections:N0} connections (at most {MaxConnections}: a thread for each side of a connection)";
         long lastArrival = step.At.Ns + spec.ArrivalOffsetNs(spec.Connections - 1);
         if (lastArrival > longestRun.Ns) return $"its last connection starts at {new SimTime(lastArrival)}, past the kernel run's {longestRun}";
         if (doc.Steps.OfType<CallStep>().Any(c => c.Host == spec.Server && c.Call == SocketCall.Listen))
-            return "the scenario's own steps listen on the server: a workload adopting a listener is not run on the kernel";
+            return "a workload adopting a listener: the scenario's own steps listen on the server";
         return null;
     }
 

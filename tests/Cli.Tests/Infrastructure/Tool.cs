@@ -21,7 +21,7 @@ public static class Tool
 
     public static string Scenarios => Path.Combine(RepoRoot, "scenarios");
 
-    private static string Dll
+    public static string Dll
     {
         get
         {
