@@ -696,8 +696,24 @@ public sealed partial class TcpSocket
         rexmit = Rexmit.Lost;
     }
 
-    /// <summary>tcp_packet_delayed(): the ACK echoes a timestamp older than the first retransmission (retrans_stamp).</summary>
-    bool PacketDelayed => RetransStamp is { } stamp && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(stamp));
+    /// <summary>
+    /// Models tcp_packet_delayed() — net/ipv4/tcp_input.c: with a retrans_stamp, the ACK echoes a timestamp older
+    /// than the first retransmission; without one nothing was retransmitted, so the original was merely delayed —
+    /// except (6.13+, e37ab7373696 and its 6.16 fix) without SACK once snd_una reached high_seq, or in SYN-SENT
+    /// (FLAG_SYN_ACKED cleared the stamp though the SYN was resent). Linux 4.4 returns true without a stamp
+    /// (bc9f38c8328e, 5.3 to 6.12, returned false). A simultaneous open's SYN-ACK acks the resent SYN in SYN-RECV:
+    /// the stamp is cleared, so the loss is undone (TCPLossUndo) and tcp_init_transfer() keeps the initial cwnd.
+    /// </summary>
+    bool PacketDelayed
+    {
+        get
+        {
+            if (RetransStamp is { } stamp) return _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(stamp));
+            if (_sim.Profile == KernelProfile.Linux44) return true;
+            if (!IsSack && !SeqMath.Before(_snd.Una, _ca.HighSeq)) return false;
+            return State != TcpState.SynSent;
+        }
+    }
 
     /// <summary>tcp_may_undo(): an undo_marker, and every retransmission D-SACKed or the original proven delivered.</summary>
     bool MayUndo => _ca.UndoMarker != 0 && (_ca.UndoRetrans == 0 || PacketDelayed);

@@ -186,6 +186,42 @@ public class SimultaneousOpenTests
         Assert.Equal(c.Id, s.PeerSocketId);
     }
 
+    /// <summary>
+    /// Crossed SYNs whose SYN-ACKs are lost (the link loses everything from 5 ms to 2.5 s): each end, in SYN_RECV, resends
+    /// its SYN-ACK on the SYN's RTO at 1024 ms and 3040 ms (Loss, cwnd 1). The peer's SYN-ACK at 3050 ms acks the resent
+    /// SYN: tcp_clean_rtx_queue() sets FLAG_SYN_ACKED and clears retrans_stamp, so in tcp_process_loss() 6.18's
+    /// tcp_packet_delayed() (no stamp, not SYN_SENT: "nothing was retransmitted") lets tcp_try_undo_loss() undo —
+    /// TCPLossUndo, Open — and tcp_init_transfer() finds undo_marker 0 and keeps the initial cwnd of 10. Without SACK the
+    /// stamp-less check is false once snd_una reached high_seq: no undo, cwnd 1 (two SYN-ACKs resent) and the state stays
+    /// Loss. Observed on Linux 6.18.44 (scenarios/simultaneous-open-synacks-lost-loss-undone-with-sack.json).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, 10, 0)]
+    [InlineData(0, 0, 1, 4)]
+    public void SynRecv_CrossedSynAcksLost_SynAckOfTheResentSynUndoesTheLossWithSack(int sack, long lossUndo, int cwnd, int caState)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_sack", sack.ToString());
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_sack", sack.ToString());
+        var cc = ConnectBound(h, "client", "server", 5000, 6000);
+        var sc = ConnectBound(h, "server", "client", 6000, 5000);
+        h.At(Ms(5));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(Ms(2500));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 0.0, null);
+        h.At(S(4));
+        foreach (var (call, name) in new[] { (cc, "client"), (sc, "server") })
+        {
+            var sk = h.Sim.FindSocket(call.SocketId)!;
+            Assert.Equal([(Ms(0), "S"), (Ms(10), "S."), (Ms(1024), "S."), (Ms(3040), "S."), (Ms(3050), ".")],
+                h.Sent(name).Select(x => (x.At, x.Flags.ToLetters())));
+            Assert.Equal((0L, Ms(3050)), (h.Returned(call.CallId)!.Result, h.Returned(call.CallId)!.At));
+            Assert.Equal(TcpState.Established, sk.State);
+            Assert.Equal(lossUndo, sk.Host.Mib[MibCounter.TcpExtTCPLossUndo]);
+            Assert.Equal((cwnd, caState, 2), (sk.Info.SndCwnd, sk.Info.CaState, sk.Info.TotalRetrans));
+        }
+    }
+
     [Fact]
     public void SynSent_CrossedSynsWithTimestamps_SynAckKeepsTheWindowOfTheSyn()
     {
