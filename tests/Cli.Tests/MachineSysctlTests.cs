@@ -248,6 +248,26 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
+    /// A write of the value to restore that fails after the file was made (ENOSPC, EIO; here the second byte on) removes the
+    /// file and says so: left cut short, the next run refused it — or, empty, deleted it — while this run went on to set
+    /// the sysctl with nothing kept to restore (review37b N-3).
+    /// </summary>
+    [Fact]
+    public void SavedValue_AWriteThatFails_FileRemoved_Said() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var saved = MachineSysctl.Mem.At(place).Saved;
+
+        var error = SavedValue.Create(saved, "1\nnet.ipv4.tcp_mem\n1 2 3\n", (handle, bytes) =>
+        {
+            RandomAccess.Write(handle, bytes.AsSpan(0, 1), 0);
+            throw new IOException("No space left on device");
+        });
+
+        Assert.Equal("writing it failed: No space left on device; the file is removed", error);
+        Assert.False(File.Exists(saved));
+    });
+
+    /// <summary>
     /// The place of the saved values and their owner are given to each call (<see cref="SavedPlace"/>), not process statics a
     /// test sets: these tests set them while other test classes ran in parallel, and a kernel run on another test's thread
     /// then restored from a test's folder or refused root's file (review37b N-2).

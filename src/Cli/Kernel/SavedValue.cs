@@ -13,8 +13,13 @@ namespace SimService.Cli.Kernel;
 /// </summary>
 internal static class SavedValue
 {
-    /// <summary>Creates <paramref name="path"/> holding <paramref name="text"/>; null, or why it was not created.</summary>
-    public static string? Create(string path, string text)
+    /// <summary>
+    /// Creates <paramref name="path"/> holding the whole of <paramref name="text"/>; null, or why it was not created. A write
+    /// that fails (ENOSPC, EIO) removes the file it made: left empty or cut short, the next run took it for a killed run's
+    /// and deleted or refused it, and this run went on to set the sysctl with no value kept to restore (review37b N-3).
+    /// <paramref name="write"/> writes the bytes (a test's fails).
+    /// </summary>
+    public static string? Create(string path, string text, Action<SafeFileHandle, byte[]>? write = null)
     {
         int fd = Libc.open_mode(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0b110_000_000);
         if (fd < 0)
@@ -23,10 +28,25 @@ internal static class SavedValue
             return errno == Libc.EEXIST ? "a file is already there that no restore took (see the line above, if any): if it holds the machine's own value, write that back by hand, then remove it"
                 : Marshal.GetPInvokeErrorMessage(errno);
         }
-        using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        RandomAccess.Write(handle, Encoding.ASCII.GetBytes(text), 0);
-        return null;
+        string failed;
+        using (var handle = new SafeFileHandle(fd, ownsHandle: true))
+        {
+            try
+            {
+                (write ?? WriteAll)(handle, Encoding.ASCII.GetBytes(text));
+                return null;
+            }
+            catch (IOException e)
+            {
+                failed = e.Message;
+            }
+        }
+        File.Delete(path);
+        return $"writing it failed: {failed}; the file is removed";
     }
+
+    /// <summary>Every byte at the file's start (RandomAccess.Write writes until all are written, or throws).</summary>
+    static void WriteAll(SafeFileHandle handle, byte[] bytes) => RandomAccess.Write(handle, bytes, 0);
 
     /// <summary>The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted: not <paramref name="owner"/>'s.</summary>
     public static (string? Text, string? Distrust) Read(string path, uint owner)
