@@ -268,6 +268,41 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
+    /// A file a run before session 37 left — "PID\nVALUE\n", without the sysctl's name, which the file's name gives — is
+    /// restored; one whose value is not the sysctl's is left, saying what to do (review37b N-4: both were refused as naming
+    /// their value, "remove it", and the machine kept the killed run's value). Restores the machine's own tcp_max_orphans.
+    /// </summary>
+    [KernelFact]
+    public void RestoreLeftovers_AnOlderTwoLineFile_Restored() => WithSavedFolder(uid: 0, place =>
+    {
+        var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+        var gone = GonePid();
+        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{gone}\n{current}\n");
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
+        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+    });
+
+    [Fact]
+    public void RestoreLeftovers_AnOlderTwoLineFileWithoutAValue_NotRestored_SaysWhatToDo() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var saved = MachineSysctl.Mem.At(place).Saved;
+        File.WriteAllText(saved, $"{GonePid()}\n4096 8192\n");
+        File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: it holds an older simservice's two lines (a process id, then the value) " +
+            "and '4096 8192' is not three whole numbers: if a kernel run of yours was killed, write the machine's own value back first (sysctl -w net.ipv4.tcp_mem=\"…\"); " +
+            "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
+        Assert.True(File.Exists(saved));
+    });
+
+    /// <summary>
     /// The place of the saved values and their owner are given to each call (<see cref="SavedPlace"/>), not process statics a
     /// test sets: these tests set them while other test classes ran in parallel, and a kernel run on another test's thread
     /// then restored from a test's folder or refused root's file (review37b N-2).

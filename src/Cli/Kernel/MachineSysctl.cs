@@ -121,7 +121,12 @@ internal sealed class MachineSysctl : IDisposable
             if (int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
             // Killed before it wrote anything (the sysctl is written after it): nothing to restore.
             if (text == "") { System.IO.File.Delete(kind.Saved); continue; }
-            distrust ??= saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
+            // Before session 37 a run kept "PID\nVALUE\n", without the sysctl's name: the file's name gives it (review37b N-4:
+            // such a file was refused as naming its value, and the advice to remove it lost the machine's value).
+            bool older = saved is [_, var second, ""] && second != kind.Sysctl;
+            distrust ??= older ? kind.NotAValue(saved[1]) is { } bad ? $"it holds an older simservice's two lines (a process id, then the value) and {bad}: " +
+                    $"if a kernel run of yours was killed, write the machine's own value back first (sysctl -w {kind.Sysctl}=\"…\")" : null
+                : saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
                 : saved[1] != kind.Sysctl ? $"it names '{saved[1]}', not {kind.Sysctl}"
                 : kind.NotAValue(saved[2]);
             if (distrust is not null)
@@ -129,8 +134,9 @@ internal sealed class MachineSysctl : IDisposable
                 error.WriteLine($"simservice: kernel: {kind.Sysctl} not restored from {kind.Saved}: {distrust}; it is left there (remove it if no kernel run of yours was killed)");
                 continue;
             }
-            kind.Restore(saved[2], error);
-            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {saved[2]}, left set on the whole machine by a run that did not end (process {saved[0]})");
+            var value = older ? saved[1] : saved[2];
+            kind.Restore(value, error);
+            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {value}, left set on the whole machine by a run that did not end (process {saved[0]})");
         }
     }
 
