@@ -85,4 +85,32 @@ public sealed class KernelWorkloadTests
         Assert.Equal(1, report.Differences);
         Assert.Contains("connect() results of $.steps[0].workload (engine → kernel): 0 ×2 → 0 ×1, EADDRNOTAVAIL ×1", report.Lines);
     }
+
+    /// <summary>
+    /// A client whose socket() fails (EMFILE here) ends its side at once, its errno counted with connect()'s results as the
+    /// engine's workload counts it; the workload then finishes and closes its listener (review37b N-1: the socket() error
+    /// was thrown, the side never ended, and the kernel run waited with the listener open until its bound). The listener is
+    /// a real socket of this process's namespace, on a port no client reaches.
+    /// </summary>
+    [Fact]
+    public void AClientWhoseSocketFails_EndsItsSideAtOnce_CountedByErrno()
+    {
+        var doc = Parse($"\"clients\":[\"c\"],\"server\":\"s\",\"port\":{40_000 + Environment.ProcessId % 20_000},\"rate\":1000,\"count\":2");
+        var workload = KernelWorkload.Create(doc.Steps.OfType<WorkloadStep>().Single(), new Dictionary<string, HostNamespace>(),
+            new Dictionary<string, uint> { ["c"] = 0x7F000001, ["s"] = 0x7F000001 },
+            host => host == "s" ? (Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), 0) : (-1, 24 /* EMFILE */));
+        try
+        {
+            workload.Prepare(Libc.MonotonicNs());
+            workload.Listen();
+
+            Assert.True(workload.WaitFinished(TimeSpan.FromSeconds(10)), string.Join("; ", workload.Errors()));
+            Assert.Equal("EMFILE ×2", KernelWorkload.Describe(workload.ConnectResults()));
+            Assert.Empty(workload.Errors());
+        }
+        finally
+        {
+            workload.Stop();
+        }
+    }
 }
