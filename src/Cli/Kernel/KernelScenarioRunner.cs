@@ -365,7 +365,7 @@ internal sealed class KernelScenarioRunner
             [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],
             countersAfter)
         {
-            ConnectResults = [.. _workloads.Select(w => new StepConnectResults(JsonPath.Member(w.Step.Path, "workload"), w.Workload.ConnectResults()))],
+            ConnectResults = [.. _workloads.Select(w => new StepConnectResults(JsonPath.Member(w.Step.Path, "workload"), w.Workload.ConnectResults()) { Refused = w.Workload.Refusal })],
         };
         var log = _timing.Lines(_links.Select(l => ($"{l.A}-{l.B}", l.Lateness())));
         return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome, log);

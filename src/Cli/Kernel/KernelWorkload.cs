@@ -232,8 +232,7 @@ internal sealed class KernelWorkload
             var any = Libc.Address(0, _spec.Port);
             if (Libc.bind(fd, ref any, 16) != 0 || Libc.listen(fd, _spec.Backlog) != 0)
             {
-                Fail($"the workload's listener on {_spec.Server}:{_spec.Port} failed ({ErrnoNames.Of(Libc.Errno)})");
-                _stopping = true;
+                NotRun($"the workload's listener on {_spec.Server}:{_spec.Port} failed ({ErrnoNames.Of(Libc.Errno)})");
                 return;
             }
             _listener = fd;
@@ -241,12 +240,30 @@ internal sealed class KernelWorkload
         }
         catch (InvalidOperationException e) // its socket() failed
         {
-            Fail(e.Message);
-            _stopping = true;
+            NotRun(e.Message);
         }
         finally
         {
             _listening.Set();
+        }
+    }
+
+    /// <summary>Its listener could not be made: no connection is made, and the step is said not run (<see cref="Refusal"/>).</summary>
+    void NotRun(string why)
+    {
+        Fail(why);
+        lock (_lock) _refusal = why;
+        _stopping = true;
+    }
+
+    string? _refusal;
+
+    /// <summary>Why the step made no workload (its listener failed), or null.</summary>
+    public string? Refusal
+    {
+        get
+        {
+            lock (_lock) return _refusal;
         }
     }
 
