@@ -17,8 +17,11 @@ namespace SimService.Cli.Kernel;
 internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items, int Timing = 0,
     double? SlowerLinkMs = null)
 {
+    /// <summary>How many of <see cref="Differences"/> are packets (the rest: socket states, counters, connect() results).</summary>
+    public int PacketDifferences { get; init; }
+
     /// <summary>The report as the machine-readable outputs carry it.</summary>
-    public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items);
+    public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items) { SlowerLinkMs = SlowerLinkMs };
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ internal static partial class OutcomeDiff
         var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines, items);
         differences += counterDifferences;
         differences += CompareConnectResults(engine, kernel, lines, items);
-        return new OutcomeDiffReport(lines, differences, unmodelled, items, timing);
+        return new OutcomeDiffReport(lines, differences, unmodelled, items, timing) { PacketDifferences = packetDifferences };
     }
 
     /// <summary>The largest time difference (ms) that is the harness's timing rather than the kernel's: three jiffies.</summary>

@@ -66,6 +66,13 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
     /// </summary>
     public IReadOnlyList<StepConnectResults> ConnectResults { get; init; } = [];
 
+    /// <summary>
+    /// A kernel run's measured harness lateness: the median of how late (ns) its link emulators wrote each packet after the
+    /// packet's delay — what the kernel's links are slower than the engine's by. Null on the engine, or when no packet
+    /// crossed a link. <c>--diff</c> tries the one link shift nearest it (<c>KernelCommand.EdgeShift</c>).
+    /// </summary>
+    public long? LinkLatenessNs { get; init; }
+
     /// <summary>The label of the snapshot taken when the run is over.</summary>
     public const string End = "end";
 
