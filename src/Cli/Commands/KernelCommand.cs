@@ -45,11 +45,21 @@ public static class KernelCommand
             return PacketFuzz.NotScripts(files) is { } notScripts ? RunCommand.Usage(error, $"kernel: {notScripts}") : PacketFuzz.RecordFiles(line, files, output, cancellationToken);
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
-            for (int i = 0; i < files.Count; i++)
+            // Ctrl-C, SIGTERM or SIGHUP: the running file is stopped and counted as interrupted, no other starts, and the summary
+            // is written as run writes it (tester37b LOW-9: it threw past the summary, or counted the stopped file as failed).
+            for (int i = 0; i < files.Count && !cancellationToken.IsCancellationRequested; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 progress.Start(i + 1, files.Count, files[i].DisplayPath);
-                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), Machine(line), cancellationToken);
+                FileResult result;
+                ChildResult? child;
+                try
+                {
+                    (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), Machine(line), cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    break; // while it waited for the machine's kernel-run lock: it did not run
+                }
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result, "real");
                 foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
@@ -71,6 +81,7 @@ public static class KernelCommand
                 results.Add(result);
             }
         }
+        ConsoleReport.WriteNotRun(error, results.Count, files.Count);
         string mode = $"real kernel {KernelRelease()}";
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
@@ -243,7 +254,7 @@ public static class KernelCommand
             ended = process.WaitForExit(TimeSpan.FromMilliseconds(200));
         if (!ended) process.Kill(entireProcessTree: true);
         RemoveNamespacesOf(process.Id);
-        if (!ended) return (Failed(file, clock, cancellationToken.IsCancellationRequested ? "stopped: the tool was interrupted" : "the run did not end within 10 minutes"), null);
+        if (!ended) return (cancellationToken.IsCancellationRequested ? Interrupted(file, clock) : Failed(file, clock, "the run did not end within 10 minutes"), null);
         ChildResult? child = null;
         try
         {
@@ -287,6 +298,9 @@ public static class KernelCommand
 
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
         new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
+
+    /// <summary>A run the tool's interrupt stopped: failed, with its run error, and counted as interrupted in the summary.</summary>
+    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock) => Failed(file, clock, "stopped: the tool was interrupted") with { Interrupted = true };
 
     /// <summary>The named namespaces a scenario's child left (it was killed, or crashed): /run/netns/simkPID-N, deleted.</summary>
     static void RemoveNamespacesOf(int pid)
