@@ -87,4 +87,62 @@ public sealed class KernelWorkloadTests
         Assert.Equal(1, report.Differences);
         Assert.Contains("connect() results of $.steps[0].workload (engine → kernel): 0 ×2 → 0 ×1, EADDRNOTAVAIL ×1", report.Lines);
     }
+
+    /// <summary>
+    /// Workloads pair by step: the engine refuses a workload step while another workload runs (the kernel run makes it), so
+    /// that step is said refused and the next step's results are that step's — paired by position, the refused step took
+    /// the next one's results and every later pair was compared with the wrong step (review37b S-5).
+    /// </summary>
+    [Fact]
+    public void Diff_AWorkloadTheEngineRefused_SaidRefused_TheNextPairedWithItsOwnStep()
+    {
+        const string w = "{\"workload\":{\"clients\":[\"c\"],\"server\":\"s\",\"port\":PORT,\"rate\":10,\"count\":COUNT}}";
+        var doc = ScenarioParser.Parse("{\"name\":\"w\",\"hosts\":{\"c\":{\"address\":\"10.0.0.1\"},\"s\":{\"address\":\"10.0.0.2\"}}," +
+            "\"links\":[{\"between\":[\"c\",\"s\"]}],\"steps\":[" + string.Join(",",
+                w.Replace("PORT", "80").Replace("COUNT", "3"),
+                w.Replace("PORT", "81").Replace("COUNT", "4").Replace("{\"workload\"", "{\"at\":\"100ms\",\"workload\""),
+                w.Replace("PORT", "82").Replace("COUNT", "2").Replace("{\"workload\"", "{\"at\":\"2s\",\"workload\"")) + "],\"runUntil\":\"3s\"}").Document!;
+        var engine = RunOutcome.OfEngine(doc);
+        var kernel = engine with
+        {
+            ConnectResults = [.. new[] { 3, 4, 2 }.Select((n, i) => new StepConnectResults($"$.steps[{i}].workload", new Dictionary<string, long> { ["0"] = n }))],
+        };
+
+        var report = OutcomeDiff.Compare(engine, kernel, KernelScenarioRunner.Tolerance.Ns);
+
+        Assert.Equal(["$.steps[0].workload", "$.steps[1].workload", "$.steps[2].workload"], engine.ConnectResults.Select(r => r.Path));
+        Assert.Equal([3L, 0, 2], engine.ConnectResults.Select(r => r.Results.GetValueOrDefault("0")));
+        var refused = Assert.Single(report.Items, i => i.Kind == "workload");
+        Assert.Equal(("kernel-only", "$.steps[1].workload"), (refused.What, refused.Where));
+        Assert.StartsWith("$.steps[1].workload: the engine refused it (workload 1 is still running;", refused.Text, StringComparison.Ordinal);
+        Assert.EndsWith("; the kernel ran it, connect() results 0 ×4", refused.Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A client whose socket() fails (EMFILE here) ends its side at once, its errno counted with connect()'s results as the
+    /// engine's workload counts it; the workload then finishes and closes its listener (review37b N-1: the socket() error
+    /// was thrown, the side never ended, and the kernel run waited with the listener open until its bound). The listener is
+    /// a real socket of this process's namespace, on a port no client reaches.
+    /// </summary>
+    [Fact]
+    public void AClientWhoseSocketFails_EndsItsSideAtOnce_CountedByErrno()
+    {
+        var doc = Parse($"\"clients\":[\"c\"],\"server\":\"s\",\"port\":{40_000 + Environment.ProcessId % 20_000},\"rate\":1000,\"count\":2");
+        var workload = KernelWorkload.Create(doc.Steps.OfType<WorkloadStep>().Single(), new Dictionary<string, HostNamespace>(),
+            new Dictionary<string, uint> { ["c"] = 0x7F000001, ["s"] = 0x7F000001 },
+            host => host == "s" ? (Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), 0) : (-1, 24 /* EMFILE */));
+        try
+        {
+            workload.Prepare(Libc.MonotonicNs());
+            workload.Listen();
+
+            Assert.True(workload.WaitFinished(TimeSpan.FromSeconds(10)), string.Join("; ", workload.Errors()));
+            Assert.Equal("EMFILE ×2", KernelWorkload.Describe(workload.ConnectResults()));
+            Assert.Empty(workload.Errors());
+        }
+        finally
+        {
+            workload.Stop();
+        }
+    }
 }

@@ -119,18 +119,18 @@ public sealed class MachineSysctlTests
     /// value of net.ipv4.tcp_max_orphans, so nothing changes.
     /// </summary>
     [KernelFact]
-    public void RestoreLeftovers_ValueOfARunThatDied_WrittenBackAndSaid_ALiveRunsKept() => WithSavedFolder(uid: 0, () =>
+    public void RestoreLeftovers_ValueOfARunThatDied_WrittenBackAndSaid_ALiveRunsKept() => WithSavedFolder(uid: 0, place =>
     {
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
         var gone = GonePid();
-        File.WriteAllText(MachineSysctl.Orphans.Saved, $"{gone}\nnet.ipv4.tcp_max_orphans\n{current}\n");
-        File.WriteAllText(MachineSysctl.Mem.Saved, $"{Environment.ProcessId}\nnet.ipv4.tcp_mem\n0 0 0\n");
+        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{gone}\nnet.ipv4.tcp_max_orphans\n{current}\n");
+        File.WriteAllText(MachineSysctl.Mem.At(place).Saved, $"{Environment.ProcessId}\nnet.ipv4.tcp_mem\n0 0 0\n");
         var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said);
+        MachineSysctl.RestoreLeftovers(said, place);
 
         Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
-        Assert.Equal((false, true), (File.Exists(MachineSysctl.Orphans.Saved), File.Exists(MachineSysctl.Mem.Saved)));
+        Assert.Equal((false, true), (File.Exists(MachineSysctl.Orphans.At(place).Saved), File.Exists(MachineSysctl.Mem.At(place).Saved)));
         Assert.Equal(current, File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
     });
 
@@ -140,17 +140,17 @@ public sealed class MachineSysctlTests
     /// with it every --machine-* run refused).
     /// </summary>
     [KernelFact]
-    public void RestoreLeftovers_ValueSavedUnderAPidAnotherProcessNowHas_Restored() => WithSavedFolder(uid: 0, () =>
+    public void RestoreLeftovers_ValueSavedUnderAPidAnotherProcessNowHas_Restored() => WithSavedFolder(uid: 0, place =>
     {
         Assert.NotNull(KernelRunLock.Machine); // the lock is on, as on every machine that runs kernel runs by default
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
-        File.WriteAllText(MachineSysctl.Orphans.Saved, $"1\nnet.ipv4.tcp_max_orphans\n{current}\n");
+        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"1\nnet.ipv4.tcp_max_orphans\n{current}\n");
         var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said);
+        MachineSysctl.RestoreLeftovers(said, place);
 
         Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process 1)\n", said.ToString());
-        Assert.False(File.Exists(MachineSysctl.Orphans.Saved));
+        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
     });
 
     /// <summary>
@@ -170,7 +170,7 @@ public sealed class MachineSysctlTests
     public void RestoreLeftovers_AFileSomeoneElseCouldHavePlanted_NotRestored_Said(string what, string why)
     {
         uint me = Libc.geteuid();
-        WithSavedFolder(what == "another owner" ? me + 1 : me, () =>
+        WithSavedFolder(what == "another owner" ? me + 1 : me, place =>
         {
             var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
             var text = what switch
@@ -181,7 +181,7 @@ public sealed class MachineSysctlTests
                 "one line" => $"{GonePid()}\n",
                 _ => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n",
             };
-            var saved = MachineSysctl.Mem.Saved;
+            var saved = MachineSysctl.Mem.At(place).Saved;
             if (what == "symbolic link")
             {
                 File.WriteAllText(saved + ".target", text);
@@ -194,7 +194,7 @@ public sealed class MachineSysctlTests
             }
             var said = new StringWriter();
 
-            MachineSysctl.RestoreLeftovers(said);
+            MachineSysctl.RestoreLeftovers(said, place);
 
             Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: {why.Replace("{other}", $"{me + 1}").Replace("{me}", $"{me}")}; " +
                 "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
@@ -208,14 +208,14 @@ public sealed class MachineSysctlTests
     /// The value set would be the machine's own tcp_mem.
     /// </summary>
     [Fact]
-    public void Set_APlantedFileOrLinkAtTheSavedName_Refused_NotFollowed_NotSet() => WithSavedFolder(Libc.geteuid(), () =>
+    public void Set_APlantedFileOrLinkAtTheSavedName_Refused_NotFollowed_NotSet() => WithSavedFolder(Libc.geteuid(), place =>
     {
         var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        var saved = MachineSysctl.Mem.Saved;
+        var saved = MachineSysctl.Mem.At(place).Saved;
         File.WriteAllText(saved + ".target", "precious\n");
         File.CreateSymbolicLink(saved, saved + ".target");
 
-        var (setting, error) = MachineSysctl.Mem.Set(current);
+        var (setting, error) = MachineSysctl.Mem.At(place).Set(current);
 
         setting?.Dispose();
         Assert.Null(setting);
@@ -229,9 +229,9 @@ public sealed class MachineSysctlTests
 
     /// <summary>The machine's case: a saved value owned by nobody (uid 65534) is not restored by root (tester37 HIGH-1).</summary>
     [KernelFact]
-    public void RestoreLeftovers_AFileOfNobodys_NotRestoredByRoot() => WithSavedFolder(uid: 0, () =>
+    public void RestoreLeftovers_AFileOfNobodys_NotRestoredByRoot() => WithSavedFolder(uid: 0, place =>
     {
-        var saved = MachineSysctl.Orphans.Saved;
+        var saved = MachineSysctl.Orphans.At(place).Saved;
         File.WriteAllText(saved, $"{GonePid()}\nnet.ipv4.tcp_max_orphans\n{File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim()}\n");
         File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         using (var chown = System.Diagnostics.Process.Start("chown", ["65534", saved])!)
@@ -241,27 +241,84 @@ public sealed class MachineSysctlTests
         }
         var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said);
+        MachineSysctl.RestoreLeftovers(said, place);
 
         Assert.Equal($"simservice: kernel: net.ipv4.tcp_max_orphans not restored from {saved}: it is owned by uid 65534, not root; " +
             "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
     });
 
-    /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
-    private static void WithSavedFolder(uint uid, Action test)
+    /// <summary>
+    /// A write of the value to restore that fails after the file was made (ENOSPC, EIO; here the second byte on) removes the
+    /// file and says so: left cut short, the next run refused it — or, empty, deleted it — while this run went on to set
+    /// the sysctl with nothing kept to restore (review37b N-3).
+    /// </summary>
+    [Fact]
+    public void SavedValue_AWriteThatFails_FileRemoved_Said() => WithSavedFolder(Libc.geteuid(), place =>
     {
-        var (folder, owner) = (MachineSysctl.SavedFolder, SavedValue.Owner);
-        MachineSysctl.SavedFolder = Tool.TempFolder();
-        SavedValue.Owner = uid;
-        try
+        var saved = MachineSysctl.Mem.At(place).Saved;
+
+        var error = SavedValue.Create(saved, "1\nnet.ipv4.tcp_mem\n1 2 3\n", (handle, bytes) =>
         {
-            test();
-        }
-        finally
-        {
-            (MachineSysctl.SavedFolder, SavedValue.Owner) = (folder, owner);
-        }
+            RandomAccess.Write(handle, bytes.AsSpan(0, 1), 0);
+            throw new IOException("No space left on device");
+        });
+
+        Assert.Equal("writing it failed: No space left on device; the file is removed", error);
+        Assert.False(File.Exists(saved));
+    });
+
+    /// <summary>
+    /// A file a run before session 37 left — "PID\nVALUE\n", without the sysctl's name, which the file's name gives — is
+    /// restored; one whose value is not the sysctl's is left, saying what to do (review37b N-4: both were refused as naming
+    /// their value, "remove it", and the machine kept the killed run's value). Restores the machine's own tcp_max_orphans.
+    /// </summary>
+    [KernelFact]
+    public void RestoreLeftovers_AnOlderTwoLineFile_Restored() => WithSavedFolder(uid: 0, place =>
+    {
+        var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+        var gone = GonePid();
+        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{gone}\n{current}\n");
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
+        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+    });
+
+    [Fact]
+    public void RestoreLeftovers_AnOlderTwoLineFileWithoutAValue_NotRestored_SaysWhatToDo() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var saved = MachineSysctl.Mem.At(place).Saved;
+        File.WriteAllText(saved, $"{GonePid()}\n4096 8192\n");
+        File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: it holds an older simservice's two lines (a process id, then the value) " +
+            "and '4096 8192' is not three whole numbers: if a kernel run of yours was killed, write the machine's own value back first (sysctl -w net.ipv4.tcp_mem=\"…\"); " +
+            "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
+        Assert.True(File.Exists(saved));
+    });
+
+    /// <summary>
+    /// The place of the saved values and their owner are given to each call (<see cref="SavedPlace"/>), not process statics a
+    /// test sets: these tests set them while other test classes ran in parallel, and a kernel run on another test's thread
+    /// then restored from a test's folder or refused root's file (review37b N-2).
+    /// </summary>
+    [Fact]
+    public void SavedValues_NoProcessWideSettingATestCouldChange()
+    {
+        var writable = new[] { typeof(MachineSysctl), typeof(MachineSysctl.Kind), typeof(SavedValue) }
+            .SelectMany(t => t.GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+            .Where(f => !f.IsInitOnly && !f.IsLiteral).Select(f => $"{f.DeclaringType!.Name}.{f.Name}");
+
+        Assert.Empty(writable);
     }
+
+    /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
+    private static void WithSavedFolder(uint uid, Action<SavedPlace> test) => test(new SavedPlace(Tool.TempFolder(), uid));
 
     /// <summary>The id of a process that has ended.</summary>
     private static int GonePid()

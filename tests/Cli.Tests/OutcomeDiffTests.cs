@@ -243,14 +243,65 @@ public sealed class OutcomeDiffTests
     [Fact]
     public void Diff_AKernelOutcomeOfASlightlySlowerLink_IsHarnessTiming_AMuchSlowerOneDiffers()
     {
-        static RunOutcome Slower(double ms) => RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(SilentPeer, ms)!).Document!);
+        var edge = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: 190_000))!;
+        var far = KernelCommand.Diff(SilentPeer, Slower(3, lateNs: 190_000))!;
 
-        var edge = KernelCommand.Diff(SilentPeer, Slower(0.2))!;
-        var far = KernelCommand.Diff(SilentPeer, Slower(3))!;
-
-        Assert.Equal((0, 0.1), (edge.Differences, edge.SlowerLinkMs));
+        Assert.Equal((0, 0.2), (edge.Differences, edge.SlowerLinkMs));
         Assert.StartsWith("the engine as written differs ", edge.Lines[0], StringComparison.Ordinal);
         Assert.Contains(edge.Items, i => i is { Kind: "packet", What: "edge" });
         Assert.True(far.Differences > 0 && far.SlowerLinkMs is null, string.Join("\n", far.Lines));
+    }
+
+    /// <summary>The engine's outcome of <see cref="SilentPeer"/> with links <paramref name="ms"/> slower, as a kernel run's that measured <paramref name="lateNs"/>.</summary>
+    private static RunOutcome Slower(double ms, long? lateNs) =>
+        RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(SilentPeer, ms)!).Document!) with { LinkLatenessNs = lateNs };
+
+    /// <summary>
+    /// EDGE is tried with one shift only, the one nearest the lateness the run's link emulators measured; a run that measured
+    /// none (no packet crossed a link) differs, where before the best of four shifts was taken whatever the run measured, and
+    /// a rule within 0.4 ms of an RTT threshold could pass as timing (review37b S-3).
+    /// </summary>
+    [Fact]
+    public void Diff_TriesOnlyTheShiftNearestTheMeasuredLateness_NoneWhenNoneMeasured()
+    {
+        var unmeasured = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: null))!;
+
+        Assert.True(unmeasured.Differences > 0 && unmeasured.SlowerLinkMs is null, string.Join("\n", unmeasured.Lines));
+        Assert.Equal([null, 0.1, 0.1, 0.3, 0.4], new long?[] { null, 0, 149_999, 260_000, 3_000_000 }.Select(KernelCommand.EdgeShift));
+    }
+
+    /// <summary>
+    /// An EDGE sets apart the packets only: a counter (or socket state, or connect() result) that differs from the engine as
+    /// written stays a difference, counted (review37b S-3: the re-run's outcome replaced the report, and with it such a one).
+    /// </summary>
+    [Fact]
+    public void Diff_Edge_KeepsACounterDifferenceCounted()
+    {
+        var slower = Slower(0.2, lateNs: 190_000);
+        var kernel = slower with
+        {
+            Counters = slower.Counters.ToDictionary(h => h.Key, h => h.Key == "client"
+                ? new Dictionary<string, long>(h.Value) { ["Tcp.RetransSegs"] = h.Value["Tcp.RetransSegs"] + 1 } : h.Value),
+        };
+
+        var report = KernelCommand.Diff(SilentPeer, kernel)!;
+
+        Assert.Equal((1, 0.2), (report.Differences, report.SlowerLinkMs));
+        Assert.Contains(report.Items, i => i is { Kind: "packet", What: "edge" });
+        Assert.Contains(report.Items, i => i is { Kind: "counter", What: "differ", Where: "client" });
+        Assert.EndsWith("; the other 1 stay differences:", report.Lines[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>--strict fails a file that passed with an EDGE and no difference (review37b S-3: it passed); without --strict it passes.</summary>
+    [Fact]
+    public void Strict_AnEdgeOnlyFile_Fails()
+    {
+        var edge = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: 190_000))!;
+        cli::SimService.Cli.Running.FileResult Passed(bool strict) => new("t7.json", "scenario", cli::SimService.Cli.Running.FileOutcome.Passed, [], [], null, 2_000 * Ms, null, 1)
+        {
+            Diff = edge.ToResult(strict),
+        };
+
+        Assert.Equal((1, 0), (KernelCommand.Outcome([Passed(true)], strict: true), KernelCommand.Outcome([Passed(false)], strict: false)));
     }
 }

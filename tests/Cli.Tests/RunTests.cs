@@ -238,8 +238,25 @@ public sealed class RunTests
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("FAIL     ", lines[0]);
         Assert.Matches(@"^         run error \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
-        Assert.StartsWith("1 file: 0 passed, 1 failed", lines[2]);
+        Assert.StartsWith("1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (in-process, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
+    }
+
+    /// <summary>
+    /// A file an interrupt stopped is counted "interrupted" in the summary, not "failed" — by <c>kernel</c> as by <c>run</c>,
+    /// in the same words (tester37b LOW-9: an interrupted kernel run read "1 failed").
+    /// </summary>
+    [Fact]
+    public void InterruptedKernelRun_SummaryCountsItInterrupted_AsRunDoes()
+    {
+        var (files, _) = cli::SimService.Cli.Files.FileCollector.Collect([Path.Combine(Tool.Fixtures, "mixed", "passing.json")]);
+        var summary = new StringWriter();
+        var stopped = cli::SimService.Cli.Commands.KernelCommand.Interrupted(files[0], System.Diagnostics.Stopwatch.StartNew());
+
+        ConsoleReport.WriteSummary(summary, [stopped], "real kernel 6.18.44", 1);
+
+        // InterruptedWhileAFileRuns_InProcess_StopsItAndStartsNoOther: run's "1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (in-process, …".
+        Assert.Equal("1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (real kernel 6.18.44, 1.00 s)\n", summary.ToString());
     }
 
     /// <summary>

@@ -93,7 +93,7 @@ public static class RunCommand
                 results.Add(result);
             }
         }
-        if (results.Count < files.Count) error.WriteLine($"simservice: interrupted: {files.Count - results.Count} of {files.Count} files not run");
+        ConsoleReport.WriteNotRun(error, results.Count, files.Count);
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
         if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
@@ -190,7 +190,7 @@ public static class RunCommand
                 : $"the run was stopped after {SimServiceClient.Seconds(wallLimit)} s of wall time{at}; --timeout SECONDS allows more")];
         }
         return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, problems,
-            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
+            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds) { Interrupted = run.WallLimitReached && cancellationToken.IsCancellationRequested }, run);
     }
 
     /// <summary>--event-budget's value (default <see cref="DefaultEventBudget"/>), or why it is wrong; the engine in process only.</summary>

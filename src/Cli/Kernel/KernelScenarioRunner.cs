@@ -365,10 +365,18 @@ internal sealed class KernelScenarioRunner
             [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],
             countersAfter)
         {
-            ConnectResults = [.. _workloads.Select(w => new StepConnectResults(JsonPath.Member(w.Step.Path, "workload"), w.Workload.ConnectResults()))],
+            ConnectResults = [.. _workloads.Select(w => new StepConnectResults(JsonPath.Member(w.Step.Path, "workload"), w.Workload.ConnectResults()) { Refused = w.Workload.Refusal })],
+            LinkLatenessNs = Median(_links.SelectMany(l => l.Lateness())),
         };
         var log = _timing.Lines(_links.Select(l => ($"{l.A}-{l.B}", l.Lateness())));
         return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome, log);
+    }
+
+    /// <summary>The median of <paramref name="values"/>, null when there are none.</summary>
+    static long? Median(IEnumerable<long> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? null : sorted[sorted.Count / 2];
     }
 
     /// <summary>The tcp_info fields measured on the real clock (µs): the RTT estimator's and the timers derived from it.</summary>

@@ -42,12 +42,17 @@ internal sealed class KernelWorkload
     bool _arrivalsDone;
     volatile bool _stopping;
 
-    KernelWorkload(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses)
+    /// <summary>socket() in a host's namespace: the descriptor (or -1) and the errno.</summary>
+    readonly Func<string, (int Fd, int Errno)> _socket;
+
+    KernelWorkload(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
+        Func<string, (int Fd, int Errno)>? socket)
     {
         _step = step;
         _spec = step.Spec;
         _hosts = hosts;
         _serverAddress = addresses[_spec.Server];
+        _socket = socket ?? (host => _hosts[host].Run(() => (Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), Libc.Errno)));
     }
 
     /// <summary>
@@ -56,9 +61,10 @@ internal sealed class KernelWorkload
     /// while the run went on began 16 ms after its Thread.Start() on this loaded machine (a server's child read its request
     /// that late, and its response went out 19 ms after the engine's).
     /// </summary>
-    public static KernelWorkload Create(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses)
+    public static KernelWorkload Create(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
+        Func<string, (int Fd, int Errno)>? socket = null)
     {
-        var w = new KernelWorkload(step, hosts, addresses);
+        var w = new KernelWorkload(step, hosts, addresses, socket);
         long threads = Math.Min(PooledThreads, 2 * step.Spec.Connections + 2);
         for (int i = 0; i < threads; i++) w.StartThread(w.Serve);
         w._idle = (int)threads;
@@ -188,15 +194,22 @@ internal sealed class KernelWorkload
     /// <summary>socket() in <paramref name="host"/>'s namespace (a socket belongs to the namespace it was made in), the spec's options set.</summary>
     int Socket(string host)
     {
-        var (fd, errno) = _hosts[host].Run(() => (Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), Libc.Errno));
-        if (fd < 0) throw new InvalidOperationException($"socket() on {host} failed ({ErrnoNames.Of(errno)})");
+        var (fd, errno) = TrySocket(host);
+        return fd >= 0 ? fd : throw new InvalidOperationException($"socket() on {host} failed ({errno})");
+    }
+
+    /// <summary><see cref="Socket"/>, or -1 and the errno's name when socket() fails.</summary>
+    (int Fd, string? Errno) TrySocket(string host)
+    {
+        var (fd, errno) = _socket(host);
+        if (fd < 0) return (-1, ErrnoNames.Of(errno));
         lock (_lock) _open.Add(fd);
         // Workload.SetOptions' order.
         if (_spec.ReuseAddr) Option(fd, Libc.SOL_SOCKET, SoReuseAddr, 1, "SO_REUSEADDR");
         if (_spec.Linger2 is { } l2) Option(fd, Libc.IPPROTO_TCP, TcpLinger2, l2, "TCP_LINGER2");
         if (_spec.KeepAlive) Option(fd, Libc.SOL_SOCKET, SoKeepAlive, 1, "SO_KEEPALIVE");
         if (_spec.UserTimeoutMs > 0) Option(fd, Libc.IPPROTO_TCP, TcpUserTimeout, _spec.UserTimeoutMs, "TCP_USER_TIMEOUT");
-        return fd;
+        return (fd, null);
     }
 
     void Option(int fd, int level, int name, int value, string what)
@@ -219,8 +232,7 @@ internal sealed class KernelWorkload
             var any = Libc.Address(0, _spec.Port);
             if (Libc.bind(fd, ref any, 16) != 0 || Libc.listen(fd, _spec.Backlog) != 0)
             {
-                Fail($"the workload's listener on {_spec.Server}:{_spec.Port} failed ({ErrnoNames.Of(Libc.Errno)})");
-                _stopping = true;
+                NotRun($"the workload's listener on {_spec.Server}:{_spec.Port} failed ({ErrnoNames.Of(Libc.Errno)})");
                 return;
             }
             _listener = fd;
@@ -228,12 +240,30 @@ internal sealed class KernelWorkload
         }
         catch (InvalidOperationException e) // its socket() failed
         {
-            Fail(e.Message);
-            _stopping = true;
+            NotRun(e.Message);
         }
         finally
         {
             _listening.Set();
+        }
+    }
+
+    /// <summary>Its listener could not be made: no connection is made, and the step is said not run (<see cref="Refusal"/>).</summary>
+    void NotRun(string why)
+    {
+        Fail(why);
+        lock (_lock) _refusal = why;
+        _stopping = true;
+    }
+
+    string? _refusal;
+
+    /// <summary>Why the step made no workload (its listener failed), or null.</summary>
+    public string? Refusal
+    {
+        get
+        {
+            lock (_lock) return _refusal;
         }
     }
 
@@ -286,12 +316,21 @@ internal sealed class KernelWorkload
     /// <summary>ClientConnection: connect → send the request → read the response → its part of the close.</summary>
     void Client(string host)
     {
-        int fd = Socket(host);
+        var (fd, failed) = TrySocket(host);
+        if (fd < 0)
+        {
+            // connect()'s own socket() failed (EMFILE, ENFILE, ENOBUFS): counted by its errno as the engine counts it, and the
+            // side ends at once, nothing to close (review37b N-1: it threw, the side never ended, and the run waited for it to
+            // its bound with the listener open).
+            CountConnect(failed);
+            SideFinished(counted: true);
+            return;
+        }
         var to = Libc.Address(_serverAddress, _spec.Port);
         int r;
         do r = Libc.connect(fd, ref to, 16); while (r != 0 && Libc.Errno == Libc.EINTR && !_stopping);
         var errno = r == 0 ? null : ErrnoNames.Of(Libc.Errno);
-        lock (_lock) _connectResults[errno ?? "0"] = _connectResults.GetValueOrDefault(errno ?? "0") + 1;
+        CountConnect(errno);
         if (errno is not null || (_spec.RequestBytes > 0 && !Send(fd, _spec.RequestBytes)))
         {
             Close(fd, CloseStyle.Close);
@@ -304,6 +343,12 @@ internal sealed class KernelWorkload
             case CloseFirst.Both: CloseTogether(fd, client: true); break;
             default: Close(fd, _spec.CloseStyle); break;
         }
+    }
+
+    /// <summary>One connect() result: its errno's name, null for success ("0").</summary>
+    void CountConnect(string? errno)
+    {
+        lock (_lock) _connectResults[errno ?? "0"] = _connectResults.GetValueOrDefault(errno ?? "0") + 1;
     }
 
     /// <summary>ServerConnection: read the request → think → send the response → its part of the close.</summary>
@@ -411,5 +456,11 @@ internal sealed class KernelWorkload
         }
         Libc.shutdown(listener, ShutRdWr); // wakes the sleeping accept(), as the engine's InterruptCall does
         Libc.close(listener);
+        _finished.Set();
     }
+
+    readonly ManualResetEventSlim _finished = new(false, spinCount: 0);
+
+    /// <summary>Waits up to <paramref name="timeout"/> for every side to finish and the listener to be closed; whether they did.</summary>
+    internal bool WaitFinished(TimeSpan timeout) => _finished.Wait(timeout);
 }

@@ -27,6 +27,12 @@ internal sealed class MachineSysctl : IDisposable
     /// <summary>One such sysctl: its flag, name, what its run's note says is judged, why the machine cannot run it now (given the value and sockstat's TCP line).</summary>
     internal sealed record Kind(MachineWide Flag, string Sysctl, string Judged, Func<string, IReadOnlyDictionary<string, long>, string?> Refusal)
     {
+        /// <summary>Where its value to restore is kept, and whose that file must be: the machine's place unless a test gives its own.</summary>
+        public SavedPlace Place { get; init; } = SavedPlace.Machine;
+
+        /// <summary>This sysctl with its value to restore kept at <paramref name="place"/>.</summary>
+        public Kind At(SavedPlace place) => this with { Place = place };
+
         public string Option => Flag == MachineWide.Orphans ? "--machine-orphans" : "--machine-mem";
 
         /// <summary>The value the scenario's hosts set (null when none does), or why the hosts cannot share one machine-wide value.</summary>
@@ -86,7 +92,7 @@ internal sealed class MachineSysctl : IDisposable
         /// Where the value to restore is kept while a run has the sysctl set (<see cref="SavedValue"/>): the run's process
         /// id, the sysctl's name, then the value.
         /// </summary>
-        internal string Saved => $"{SavedFolder}/simservice-kernel.{Sysctl}.saved";
+        internal string Saved => $"{Place.Folder}/simservice-kernel.{Sysctl}.saved";
 
         /// <summary>Writes <paramref name="original"/> back and forgets it; a write that fails is said, and the saved value kept for the next run.</summary>
         internal void Restore(string original, TextWriter error)
@@ -100,25 +106,27 @@ internal sealed class MachineSysctl : IDisposable
         }
     }
 
-    /// <summary>The folder of the saved values: beside the machine's kernel-run lock.</summary>
-    internal static string SavedFolder = "/run/lock";
-
     /// <summary>
     /// Restores what a run that ended without restoring left set on the machine — killed (SIGKILL), or its restore refused
     /// (review36b M-2): a saved value whose run's process is gone is written back, and said. Called by every kernel run
-    /// under the machine's lock, before it runs anything.
+    /// under the machine's lock, before it runs anything (<paramref name="place"/>: the machine's unless a test gives its own).
     /// </summary>
-    public static void RestoreLeftovers(TextWriter error)
+    public static void RestoreLeftovers(TextWriter error, SavedPlace? place = null)
     {
-        foreach (var kind in new[] { Orphans, Mem })
+        foreach (var kind in new[] { Orphans, Mem }.Select(k => k.At(place ?? SavedPlace.Machine)))
         {
-            var (text, distrust) = SavedValue.Read(kind.Saved);
+            var (text, distrust) = SavedValue.Read(kind.Saved, kind.Place.Owner);
             if (text is null && distrust is null) continue;
             var saved = (text ?? "").Split('\n');
             if (int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
             // Killed before it wrote anything (the sysctl is written after it): nothing to restore.
             if (text == "") { System.IO.File.Delete(kind.Saved); continue; }
-            distrust ??= saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
+            // Before session 37 a run kept "PID\nVALUE\n", without the sysctl's name: the file's name gives it (review37b N-4:
+            // such a file was refused as naming its value, and the advice to remove it lost the machine's value).
+            bool older = saved is [_, var second, ""] && second != kind.Sysctl;
+            distrust ??= older ? kind.NotAValue(saved[1]) is { } bad ? $"it holds an older simservice's two lines (a process id, then the value) and {bad}: " +
+                    $"if a kernel run of yours was killed, write the machine's own value back first (sysctl -w {kind.Sysctl}=\"…\")" : null
+                : saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
                 : saved[1] != kind.Sysctl ? $"it names '{saved[1]}', not {kind.Sysctl}"
                 : kind.NotAValue(saved[2]);
             if (distrust is not null)
@@ -126,8 +134,9 @@ internal sealed class MachineSysctl : IDisposable
                 error.WriteLine($"simservice: kernel: {kind.Sysctl} not restored from {kind.Saved}: {distrust}; it is left there (remove it if no kernel run of yours was killed)");
                 continue;
             }
-            kind.Restore(saved[2], error);
-            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {saved[2]}, left set on the whole machine by a run that did not end (process {saved[0]})");
+            var value = older ? saved[1] : saved[2];
+            kind.Restore(value, error);
+            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {value}, left set on the whole machine by a run that did not end (process {saved[0]})");
         }
     }
 

@@ -17,8 +17,11 @@ namespace SimService.Cli.Kernel;
 internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items, int Timing = 0,
     double? SlowerLinkMs = null)
 {
+    /// <summary>How many of <see cref="Differences"/> are packets (the rest: socket states, counters, connect() results).</summary>
+    public int PacketDifferences { get; init; }
+
     /// <summary>The report as the machine-readable outputs carry it.</summary>
-    public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items);
+    public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items) { SlowerLinkMs = SlowerLinkMs };
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ internal static partial class OutcomeDiff
         var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines, items);
         differences += counterDifferences;
         differences += CompareConnectResults(engine, kernel, lines, items);
-        return new OutcomeDiffReport(lines, differences, unmodelled, items, timing);
+        return new OutcomeDiffReport(lines, differences, unmodelled, items, timing) { PacketDifferences = packetDifferences };
     }
 
     /// <summary>The largest time difference (ms) that is the harness's timing rather than the kernel's: three jiffies.</summary>
@@ -320,14 +323,21 @@ internal static partial class OutcomeDiff
     static int CompareConnectResults(RunOutcome engine, RunOutcome kernel, List<string> lines, List<DiffItem> items)
     {
         int differences = 0;
-        foreach (var (path, mine) in engine.ConnectResults)
+        foreach (var mine in engine.ConnectResults)
         {
-            if (kernel.ConnectResults.FirstOrDefault(k => k.Path == path)?.Results is not { } theirs) continue;
-            if (mine.Count == theirs.Count && mine.All(r => theirs.GetValueOrDefault(r.Key) == r.Value)) continue;
+            // By the step's path: a step one side refused is said so, never compared with another step (review37b S-5).
+            if (kernel.ConnectResults.FirstOrDefault(k => k.Path == mine.Path) is not { } theirs || mine.Refused is not null && theirs.Refused is not null) continue;
+            var (a, b) = (mine.Results, theirs.Results);
+            if (mine.Refused is null && theirs.Refused is null && a.Count == b.Count && a.All(r => b.GetValueOrDefault(r.Key) == r.Value)) continue;
             differences++;
-            var text = $"connect() results of {path} (engine → kernel): {KernelWorkload.Describe(mine)} → {KernelWorkload.Describe(theirs)}";
+            var (what, text) = (mine.Refused, theirs.Refused) switch
+            {
+                ({ } why, _) => ("kernel-only", $"{mine.Path}: the engine refused it ({why}); the kernel ran it, connect() results {KernelWorkload.Describe(b)}"),
+                (_, { } why) => ("engine-only", $"{mine.Path}: the kernel did not run it ({why}); the engine did, connect() results {KernelWorkload.Describe(a)}"),
+                _ => ("differ", $"connect() results of {mine.Path} (engine → kernel): {KernelWorkload.Describe(a)} → {KernelWorkload.Describe(b)}"),
+            };
             lines.Add(text);
-            items.Add(new DiffItem("workload", "differ", path, text));
+            items.Add(new DiffItem("workload", what, mine.Path, text));
         }
         return differences;
     }

@@ -66,6 +66,13 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
     /// </summary>
     public IReadOnlyList<StepConnectResults> ConnectResults { get; init; } = [];
 
+    /// <summary>
+    /// A kernel run's measured harness lateness: the median of how late (ns) its link emulators wrote each packet after the
+    /// packet's delay — what the kernel's links are slower than the engine's by. Null on the engine, or when no packet
+    /// crossed a link. <c>--diff</c> tries the one link shift nearest it (<c>KernelCommand.EdgeShift</c>).
+    /// </summary>
+    public long? LinkLatenessNs { get; init; }
+
     /// <summary>The label of the snapshot taken when the run is over.</summary>
     public const string End = "end";
 
@@ -107,13 +114,34 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
             mine["Tcp.CurrEstab"] = ProcNetSnmp.TcpGauge(host, "CurrEstab") ?? 0;
             counters[host.Name] = mine;
         }
-        var workloadSteps = doc.Steps.OfType<WorkloadStep>().ToList();
-        return new RunOutcome(packets, snapshots, counters)
+        return new RunOutcome(packets, snapshots, counters) { ConnectResults = ByStep(doc, run) };
+    }
+
+    /// <summary>
+    /// Each workload step's connect() results, paired by step: a step the engine refused (another workload still running)
+    /// started no workload and is said refused, and the next workload started is the next step's (review37b S-5: paired by
+    /// position, the refused step took the next one's results and every later pair was shifted). A step the run never
+    /// reached has none.
+    /// </summary>
+    static List<StepConnectResults> ByStep(ScenarioDocument doc, ScenarioRunResult run)
+    {
+        var results = new List<StepConnectResults>();
+        int started = 0;
+        foreach (var step in doc.Steps.OfType<WorkloadStep>())
         {
-            ConnectResults = [.. sim.Workloads.Zip(workloadSteps, (w, step) => new StepConnectResults(JsonPath.Member(step.Path, "workload"), w.Result().ConnectResults))],
-        };
+            var path = JsonPath.Member(step.Path, "workload");
+            if (run.Errors.FirstOrDefault(e => e.Path == step.Path) is { } refused)
+                results.Add(new StepConnectResults(path, new Dictionary<string, long>()) { Refused = refused.Message });
+            else if (started < run.Simulation.Workloads.Count)
+                results.Add(new StepConnectResults(path, run.Simulation.Workloads[started++].Result().ConnectResults));
+        }
+        return results;
     }
 }
 
 /// <summary>A workload step's connect() results by errno ("0": success), by the step's path.</summary>
-internal sealed record StepConnectResults(string Path, IReadOnlyDictionary<string, long> Results);
+internal sealed record StepConnectResults(string Path, IReadOnlyDictionary<string, long> Results)
+{
+    /// <summary>Why the step made no workload (the engine refused it, the kernel's listener failed); null when it ran.</summary>
+    public string? Refused { get; init; }
+}

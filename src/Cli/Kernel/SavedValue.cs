@@ -8,16 +8,18 @@ namespace SimService.Cli.Kernel;
 /// The file a run keeps a machine-wide sysctl's value to restore in (<see cref="MachineSysctl.Kind.Saved"/>), in a folder
 /// every user may write (/run/lock is drwxrwxrwt). Written only as a new file of the tool's own — O_CREAT|O_EXCL|O_NOFOLLOW,
 /// mode 0600, so a file or symbolic link another user planted at the name is refused, never followed — and read back only
-/// when the file opened (O_NOFOLLOW, its fstat, not the path's) is a regular file of <see cref="Owner"/>'s that no one
+/// when the file opened (O_NOFOLLOW, its fstat, not the path's) is a regular file of <see cref="SavedPlace.Owner"/>'s that no one
 /// else may write (tester37 HIGH-1: any local user could plant a value the next root kernel run wrote into tcp_mem).
 /// </summary>
 internal static class SavedValue
 {
-    /// <summary>The owner a saved value's file must have: root, as whom kernel runs; a test sets its own uid.</summary>
-    internal static uint Owner;
-
-    /// <summary>Creates <paramref name="path"/> holding <paramref name="text"/>; null, or why it was not created.</summary>
-    public static string? Create(string path, string text)
+    /// <summary>
+    /// Creates <paramref name="path"/> holding the whole of <paramref name="text"/>; null, or why it was not created. A write
+    /// that fails (ENOSPC, EIO) removes the file it made: left empty or cut short, the next run took it for a killed run's
+    /// and deleted or refused it, and this run went on to set the sysctl with no value kept to restore (review37b N-3).
+    /// <paramref name="write"/> writes the bytes (a test's fails).
+    /// </summary>
+    public static string? Create(string path, string text, Action<SafeFileHandle, byte[]>? write = null)
     {
         int fd = Libc.open_mode(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0b110_000_000);
         if (fd < 0)
@@ -26,13 +28,28 @@ internal static class SavedValue
             return errno == Libc.EEXIST ? "a file is already there that no restore took (see the line above, if any): if it holds the machine's own value, write that back by hand, then remove it"
                 : Marshal.GetPInvokeErrorMessage(errno);
         }
-        using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        RandomAccess.Write(handle, Encoding.ASCII.GetBytes(text), 0);
-        return null;
+        string failed;
+        using (var handle = new SafeFileHandle(fd, ownsHandle: true))
+        {
+            try
+            {
+                (write ?? WriteAll)(handle, Encoding.ASCII.GetBytes(text));
+                return null;
+            }
+            catch (IOException e)
+            {
+                failed = e.Message;
+            }
+        }
+        File.Delete(path);
+        return $"writing it failed: {failed}; the file is removed";
     }
 
-    /// <summary>The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted.</summary>
-    public static (string? Text, string? Distrust) Read(string path)
+    /// <summary>Every byte at the file's start (RandomAccess.Write writes until all are written, or throws).</summary>
+    static void WriteAll(SafeFileHandle handle, byte[] bytes) => RandomAccess.Write(handle, bytes, 0);
+
+    /// <summary>The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted: not <paramref name="owner"/>'s.</summary>
+    public static (string? Text, string? Distrust) Read(string path, uint owner)
     {
         int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0)
@@ -52,10 +69,21 @@ internal static class SavedValue
         int mode = MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset));
         uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset));
         if ((mode & 0xF000) != 0x8000) return (null, "it is not a regular file");
-        if (uid != Owner) return (null, $"it is owned by uid {uid}, not {(Owner == 0 ? "root" : $"uid {Owner}")}");
+        if (uid != owner) return (null, $"it is owned by uid {uid}, not {(owner == 0 ? "root" : $"uid {owner}")}");
         if ((mode & 0b000_010_010) != 0) return (null, $"others may write it (mode {Convert.ToString(mode & 0b111_111_111, 8)})");
         var bytes = new byte[256];
         int count = RandomAccess.Read(handle, bytes, 0);
         return (Encoding.ASCII.GetString(bytes, 0, count), null);
     }
+}
+
+/// <summary>
+/// Where the saved values are kept and whose their files must be: the machine's (<see cref="Machine"/>); a test passes a
+/// place of its own instead of changing a process-wide setting that a kernel run on another test's thread would read
+/// (review37b N-2).
+/// </summary>
+internal sealed record SavedPlace(string Folder, uint Owner)
+{
+    /// <summary>/run/lock, beside the machine's kernel-run lock; root's, as whom kernel runs.</summary>
+    public static readonly SavedPlace Machine = new("/run/lock", 0);
 }

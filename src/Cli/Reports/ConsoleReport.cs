@@ -35,9 +35,17 @@ public static class ConsoleReport
     public static void WriteSummary(TextWriter output, IReadOnlyList<FileResult> results, string mode, double seconds)
     {
         int passed = results.Count(r => r.Outcome == FileOutcome.Passed);
-        int failed = results.Count(r => r.Outcome == FileOutcome.Failed);
+        int interrupted = results.Count(r => r.Interrupted);
+        int failed = results.Count(r => r.Outcome == FileOutcome.Failed) - interrupted;
         int invalid = results.Count(r => r.Outcome == FileOutcome.Invalid);
-        output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid ({mode}, {seconds:0.00} s)");
+        output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid"
+            + (interrupted > 0 ? $", {interrupted} interrupted" : "") + $" ({mode}, {seconds:0.00} s)");
+    }
+
+    /// <summary>After an interrupt (<c>run</c> and <c>kernel</c> alike): how many of the files given were not run, on standard error.</summary>
+    public static void WriteNotRun(TextWriter error, int run, int files)
+    {
+        if (run < files) error.WriteLine($"simservice: interrupted: {files - run} of {files} files not run");
     }
 
     /// <summary>How long the run went: in virtual time (the engine), or in real time (<c>simservice kernel</c>).</summary>

@@ -64,14 +64,15 @@ public static class JUnitReport
         else if (r.Outcome == FileOutcome.Failed)
             testCase.Add(new XElement("failure", new XAttribute("type", "check"),
                 new XAttribute("message", $"{r.FailedChecks.Count()} of {ConsoleReport.Count(r.Checks.Count, "check")} failed"), checks));
-        if (r.Diff is { Differences: > 0 } diff) AddDiff(testCase, diff);
+        if (r.Diff is { } diff && (diff.Differences > 0 || diff.Strict && diff.FailsStrict)) AddDiff(testCase, diff);
         return testCase;
     }
 
     /// <summary>The differences from the engine: a failure with --strict (or more text for the one the case has), else the case's output.</summary>
     private static void AddDiff(XElement testCase, DiffReport diff)
     {
-        var message = $"{ConsoleReport.Count(diff.Differences, "difference")} from the engine";
+        var message = $"{ConsoleReport.Count(diff.Differences, "difference")} from the engine"
+            + (diff.SlowerLinkMs is { } ms ? $", its packets the engine's only with links {ms} ms slower (EDGE)" : "");
         var text = string.Join("\n", diff.Items.Select(d => d.Text));
         if (!diff.Strict)
             testCase.Add(new XElement("system-out", $"{message}\n{text}"));

@@ -11,7 +11,22 @@ namespace SimService.Cli.Running;
 /// <param name="Unmodelled">Counters the kernel moved that the engine does not keep (candidates, not differences).</param>
 /// <param name="Strict"><c>--strict</c>: a difference fails the run (exit 1, a JUnit failure).</param>
 /// <param name="Items">Every difference and unmodelled counter, in the console's order.</param>
-public sealed record DiffReport(int Differences, int Unmodelled, bool Strict, IReadOnlyList<DiffItem> Items);
+public sealed record DiffReport(int Differences, int Unmodelled, bool Strict, IReadOnlyList<DiffItem> Items)
+{
+    /// <summary>
+    /// EDGE: the engine's packets with its links this much slower — the shift nearest the run's measured harness lateness —
+    /// are the kernel's (those of the engine as written are listed as <c>edge</c> items); absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SlowerLinkMs { get; init; }
+
+    /// <summary>
+    /// Whether <c>--strict</c> fails the file: a difference, or an EDGE — a real rule within a fraction of a millisecond of
+    /// an RTT threshold looks the same on one run (review37b S-3).
+    /// </summary>
+    [JsonIgnore]
+    public bool FailsStrict => Differences > 0 || SlowerLinkMs is not null;
+}
 
 /// <summary>
 /// One difference from the engine. <see cref="Kind"/> is <c>packet</c>, <c>socket</c>, <c>counter</c> or

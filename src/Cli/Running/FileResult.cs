@@ -33,6 +33,13 @@ public sealed record FileResult(string File, string Kind, FileOutcome Outcome, I
     [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<CheckOutcome> FailedChecks => Checks.Where(c => !c.Passed);
 
+    /// <summary>
+    /// The tool was interrupted (Ctrl-C, SIGTERM, SIGHUP) while the file ran: its outcome is Failed, and the summary counts it
+    /// as interrupted, not failed (tester37b LOW-9).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Interrupted { get; init; }
+
     /// <summary>A kernel run's difference report (<c>--diff</c>, <c>--strict</c>); absent otherwise.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public DiffReport? Diff { get; init; }
