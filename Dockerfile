@@ -5,6 +5,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Domain/Domain.csproj src/Domain/
 COPY src/Persistence/Persistence.csproj src/Persistence/
 COPY src/Api/Api.csproj src/Api/
+COPY src/EngineGc.props src/
 RUN dotnet restore src/Api/Api.csproj
 COPY src/ src/
 RUN dotnet publish src/Api/Api.csproj --configuration Release --no-restore --output /app
