@@ -140,6 +140,9 @@ public enum MibCounter
     TcpExtOfoPruned,
     TcpExtTCPOFODrop,
     TcpExtTCPRcvQDrop,
+    // tcp_fragment(): a cut of a retransmission-queue skb (not its head or tail) refused while half of sk_wmem_queued is
+    // above sk_sndbuf + 2 · SKB_TRUESIZE(GSO_LEGACY_MAX_SIZE) (5.2+, "tcp: tcp_fragment() should apply sane memory limits").
+    TcpExtTCPWqueueTooBig,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,
@@ -179,7 +182,7 @@ public sealed class Mib
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
     /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
-    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TCPWqueueTooBig in 5.2, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// TCPMigrateReqSuccess and TCPMigrateReqFailure in 5.14, PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
@@ -189,7 +192,7 @@ public sealed class Mib
         MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTCPRcvQDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
-        MibCounter.TcpExtTCPMigrateReqSuccess, MibCounter.TcpExtTCPMigrateReqFailure,
+        MibCounter.TcpExtTCPMigrateReqSuccess, MibCounter.TcpExtTCPMigrateReqFailure, MibCounter.TcpExtTCPWqueueTooBig,
     ];
 
     /// <summary>

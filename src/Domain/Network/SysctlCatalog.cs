@@ -134,6 +134,24 @@ public static class SysctlCatalog
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE (6.5+: "tcp: enforce receive buffer memory limits by
         // allowing the tcp window to shrink")
         new("net.ipv4.tcp_shrink_window", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax without extra1/extra2 (4.4: proc_dointvec); tcp_sk_init(): 0. tcp_select_initial_window()
+        // caps rcv_wnd at MAX_TCP_WINDOW (32767) when set, tcp_select_window() an unscaled window's field. Linux 6.18.44
+        // takes 0..255 and refuses 256, -1 and -0.
+        new("net.ipv4.tcp_workaround_signed_windows", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
+        // proc_dointvec_minmax, extra1 = &tcp_adv_win_scale_min (-31), extra2 = &tcp_adv_win_scale_max (31); tcp_sk_init():
+        // 1. Obsolete since 6.6 ("tcp: get rid of sysctl_tcp_adv_win_scale"): tcp_win_from_space() uses the socket's
+        // scaling_ratio and 6.18's TCP reads the sysctl nowhere. Linux 6.18.44 takes -31..31 and -0, refuses -32 and 32.
+        // linux-4.4's tcp_win_from_space() reads it and the engine's 4.4 profile models scaling_ratio instead: refused there.
+        new("net.ipv4.tcp_adv_win_scale", SysctlKind.Integer, "1", -31, 31, OnlyIn: KernelProfile.Linux6),
+        // Taken and without effect on what the engine models (Linux 6.18.44 takes 0..255, refuses 256, -1 and -0;
+        // tcp_l3mdev_accept 0..1): tcp_fack is read by nothing since 4.15 ("tcp: retire FACK loss detection"; linux-4.4's
+        // FACK is not modelled: refused there); tcp_early_demux picks tcp_v4_early_demux(), a socket lookup before the
+        // route, which tcp_v4_rcv() makes anyway; tcp_fwmark_accept gives an accepted socket the SYN's skb->mark, always 0
+        // here (no netfilter, no SO_MARK); tcp_l3mdev_accept (4.14+) matters only with a VRF device.
+        new("net.ipv4.tcp_fack", SysctlKind.Integer, "0", 0, U8Max, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_early_demux", SysctlKind.Integer, "1", 0, U8Max, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_fwmark_accept", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_l3mdev_accept", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_app_win_max (31)
         new("net.ipv4.tcp_app_win", SysctlKind.Integer, "31", 0, 31, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax without extra1/extra2 on Linux 6.18.44 (0x10 and 255 are taken, 256 refused); read as a bool

@@ -193,6 +193,8 @@ public sealed class SysctlTable
     public bool TcpWindowScaling { get; private set; }
     /// <summary>net.ipv4.tcp_shrink_window (6.5+; linux-4.4 never shrinks the offered window).</summary>
     public bool TcpShrinkWindow { get; private set; }
+    /// <summary>net.ipv4.tcp_workaround_signed_windows: initial windows, and unscaled ones always, at most MAX_TCP_WINDOW (32767).</summary>
+    public bool TcpWorkaroundSignedWindows { get; private set; }
     /// <summary>net.ipv4.tcp_app_win.</summary>
     public int TcpAppWin { get; private set; }
     /// <summary>net.ipv4.tcp_moderate_rcvbuf.</summary>
@@ -277,6 +279,7 @@ public sealed class SysctlTable
         TcpSlowStartAfterIdle = Get("net.ipv4.tcp_slow_start_after_idle") != 0;
         TcpWindowScaling = Get("net.ipv4.tcp_window_scaling") != 0;
         TcpShrinkWindow = Profile == KernelProfile.Linux6 && Get("net.ipv4.tcp_shrink_window") != 0;
+        TcpWorkaroundSignedWindows = Get("net.ipv4.tcp_workaround_signed_windows") != 0;
         TcpAppWin = (int)Get("net.ipv4.tcp_app_win");
         TcpModerateRcvbuf = Get("net.ipv4.tcp_moderate_rcvbuf") != 0;
         TcpThinLinearTimeouts = Get("net.ipv4.tcp_thin_linear_timeouts") != 0;

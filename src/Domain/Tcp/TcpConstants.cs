@@ -61,8 +61,10 @@ public static class TcpConstants
     public const int MaxWscale = 14;
     /// <summary>TCP_INIT_CWND.</summary>
     public const int InitCwnd = 10;
-    /// <summary>MAX_TCP_WINDOW: the largest unscaled window.</summary>
+    /// <summary>U16_MAX: the largest window field (the kernel's 65535U in tcp_select_window(), tcp_make_synack()).</summary>
     public const int MaxTcpWindow = 65535;
+    /// <summary>MAX_TCP_WINDOW — include/net/tcp.h (32767U): the window tcp_workaround_signed_windows keeps to.</summary>
+    public const int MaxSignedWindow = 32767;
     /// <summary>
     /// MAX_TCP_HEADER on the judged Linux 6.18.44 (x86_64, 64-byte cache lines): L1_CACHE_ALIGN(128 + MAX_HEADER)
     /// = L1_CACHE_ALIGN(128 + 32) = 192 bytes (include/net/tcp.h). MAX_HEADER is LL_MAX_HEADER (32) because its

@@ -183,7 +183,11 @@ public sealed partial class TcpSocket
         }
         _rcv.Wnd = (uint)window;
         _rcv.Wup = _rcv.Nxt;
-        var field = (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
+        // "Make sure we do not exceed the maximum possible scaled window": MAX_TCP_WINDOW when unscaled under
+        // tcp_workaround_signed_windows, else 65535U << rcv_wscale; rcv_wnd keeps the uncapped window.
+        var field = (ushort)(_rxOpt.RcvWscale == 0 && Host.Sysctls.TcpWorkaroundSignedWindows
+            ? Math.Min(window, TcpConstants.MaxSignedWindow)
+            : Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow));
         if (field == 0) FastPathOff(); // tcp_select_window(): "If we advertise zero window, disable fast path."
         if (field == 0 && oldWin != 0) Host.Count(MibCounter.TcpExtTCPToZeroWindowAdv);
         else if (field != 0 && oldWin == 0) Host.Count(MibCounter.TcpExtTCPFromZeroWindowAdv);
@@ -381,8 +385,8 @@ public sealed partial class TcpSocket
     /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
     /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
     /// rcv_wnd is the whole space (6.10+). linux-4.4 then caps it at tcp_default_init_rwnd(mss) MSS when the MSS is above
-    /// 1 &lt;&lt; wscale (<see cref="DefaultInitRwnd44"/>). tcp_workaround_signed_windows and the route's initrwnd are not
-    /// modelled (both 0 by default).
+    /// 1 &lt;&lt; wscale (<see cref="DefaultInitRwnd44"/>). tcp_workaround_signed_windows caps rcv_wnd at 32767; the route's
+    /// initrwnd is not modelled (0 by default).
     /// </summary>
     internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
     {
@@ -399,7 +403,9 @@ public sealed partial class TcpSocket
         // ("tcp: remove 64 KByte limit for initial tp->rcv_wnd value"); only the SYN's own field stays at most 65535
         // (SelectWindow(), tcp_make_synack()). Observed on Linux 6.18.44: with tcp_rmem[1] 540000 the handshake's ACK
         // offers 1050 << 8 = ALIGN(rounddown(270000, 1460), 256), not 65536.
-        long rcvWnd = space;
+        // "offering an initial window larger than 32767 will break some buggy TCP stacks": with
+        // tcp_workaround_signed_windows, min(space, MAX_TCP_WINDOW) — whether or not the window will be scaled.
+        long rcvWnd = host.Sysctls.TcpWorkaroundSignedWindows ? Math.Min(space, TcpConstants.MaxSignedWindow) : space;
         // linux-4.4: "if (mss > (1 << *rcv_wscale)) { if (!init_rcv_wnd) init_rcv_wnd = tcp_default_init_rwnd(mss);
         // *rcv_wnd = min(*rcv_wnd, init_rcv_wnd * mss); }" — removed by 4.19's a337531b942b ("tcp: up initial rmem to
         // 128KB and SYN rwin to around 64KB"). So 4.4's SYN offers 20 × 1460 = 29200 and its SYN-ACK 20 × 1448 = 28960.

@@ -254,7 +254,8 @@ public sealed partial class TcpSocket
     /// (tcp_fragment()): when the block starts inside it, at the block's start rounded up to a segment boundary (at least
     /// one segment in; no cut when that is past its end) — the head is not SACKed; when the block covers its head, at the
     /// block's end rounded down (-EINVAL when that is less than one segment). The segments the block covers whole are
-    /// the ones <see cref="MarkSacked"/> marked. Returns in_sack, or -1 for -EINVAL.
+    /// the ones <see cref="MarkSacked"/> marked. Returns in_sack, or -1 for -EINVAL and for tcp_fragment()'s -ENOMEM
+    /// (<see cref="RtxFragmentRefused"/>).
     /// </summary>
     int SackMatchSkb(int i, uint start, uint end)
     {
@@ -283,6 +284,7 @@ public sealed partial class TcpSocket
                 pktLen = newLen;
             }
             if (pktLen >= skb.Payload && !inSack) return 0;
+            if (RtxFragmentRefused(i)) return -1; // tcp_fragment(): -ENOMEM
             SkbSplitAt(skb.Seq + (uint)pktLen);
         }
         return inSack ? 1 : 0;

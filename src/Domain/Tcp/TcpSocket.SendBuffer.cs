@@ -515,6 +515,29 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// 2 · SKB_TRUESIZE(GSO_LEGACY_MAX_SIZE): 65536 + 256 + 320 bytes twice, tcp_fragment()'s allowance over sk_sndbuf
+    /// ("tcp_sendmsg() can overshoot sk_wmem_queued by one full size skb").
+    /// </summary>
+    const long FragmentAllowance = 2 * (65536 + 256 + 320);
+
+    /// <summary>
+    /// Models tcp_fragment()'s limit — net/ipv4/tcp_output.c (6.18) — for a cut of the retransmission-queue skb
+    /// <paramref name="i"/> (TCP_FRAG_IN_RTX_QUEUE): refused with -ENOMEM and TCPWqueueTooBig when half of sk_wmem_queued
+    /// is above sk_sndbuf + <see cref="FragmentAllowance"/> and the skb is neither the queue's head nor its tail. A lowered
+    /// SO_SNDBUF or a moderated sk_sndbuf (sk_stream_moderate_sndbuf()) under a large queue reaches it (observed on Linux
+    /// 6.18.44: packetdrill/sack-split-refused-wqueue-too-big-after-sndbuf-lowered.pkt). linux-4.4 (v4.4) has no limit.
+    /// </summary>
+    bool RtxFragmentRefused(int i)
+    {
+        var skbs = _data!.SndSkbs!;
+        if (_sim.Profile == KernelProfile.Linux44 || (WmemQueued >> 1) <= SkSndbuf + FragmentAllowance) return false;
+        bool head = i == 0, tail = i + 1 == skbs.Count || !SeqMath.Before(skbs[i + 1].Seq, _snd.Nxt);
+        if (head || tail) return false;
+        Host.Count(MibCounter.TcpExtTCPWqueueTooBig);
+        return true;
+    }
+
+    /// <summary>
     /// Models tso_fragment() / tcp_fragment() — net/ipv4/tcp_output.c: an skb that <paramref name="seq"/> falls
     /// inside is cut there; the new skb (tcp_stream_alloc_skb(), forced) adds 896 to sk_wmem_queued and takes the
     /// payload (and the FIN) beyond the cut.

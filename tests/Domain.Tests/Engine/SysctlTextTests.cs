@@ -13,7 +13,7 @@ namespace SimService.Domain.Tests.EventLoop;
 public class SysctlTextTests
 {
     /// <summary>
-    /// Every write of SysctlWrites.6.18.44.tsv — 2,398 texts written to the engine's sysctls in a fresh namespace of
+    /// Every write of SysctlWrites.6.18.44.tsv — 2,698 texts written (the last 300, for the six sysctls session 38 added, on 7 Dec 2026) to the engine's sysctls in a fresh namespace of
     /// Linux 6.18.44 (tcp_mem on the host, put back at once), each taken or refused and read back — gives the same
     /// answer and the same read-back on the engine. With the old reader 909 of them differed.
     /// </summary>
@@ -67,7 +67,9 @@ public class SysctlTextTests
     public void MinusZero_OnTheUnsignedSysctls_TakenAsZeroOnLinux44BelowNoBound_RefusedOnLinux6()
     {
         var unsigned = SysctlCatalog.All.Values.Where(d => d.Handler == SysctlHandler.Unsigned).ToList();
-        Assert.Equal(33, unsigned.Count); // 32 until session 37: tcp_shrink_window (6.5, linux-6 only)
+        // 32 until session 37: tcp_shrink_window (6.5, linux-6 only); 33 until session 38: tcp_workaround_signed_windows,
+        // tcp_fack, tcp_early_demux, tcp_fwmark_accept, tcp_l3mdev_accept
+        Assert.Equal(38, unsigned.Count);
         int taken = 0;
         foreach (var def in unsigned)
         {
@@ -85,7 +87,7 @@ public class SysctlTextTests
             // The catalog's bounds hold on both profiles, but linux-4.4's tcp_tw_reuse is a plain proc_dointvec (any int).
             Assert.Equal(def.Name == "net.ipv4.tcp_tw_reuse", table.TrySet(def.Name, "-1", out _));
         }
-        Assert.Equal(23, taken); // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl
+        Assert.Equal(25, taken); // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
     }
 
     /// <summary>

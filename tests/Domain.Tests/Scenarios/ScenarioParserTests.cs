@@ -597,6 +597,24 @@ public class ScenarioParserTests
         Assert.Equal((readBack, on), (sysctls.Format("net.ipv4.tcp_tw_recycle"), sysctls.TcpTwRecycle));
     }
 
+    /// <summary>
+    /// Until session 38 both were refused on linux-6 ("not simulated by kernel profile linux-6"), so a scenario setting
+    /// either failed outright where Linux 6.18.44 takes them (packetdrill/workaround-signed-windows-*.pkt,
+    /// adv-win-scale-obsolete-minus-31-windows-unchanged.pkt). linux-4.4 reads tcp_adv_win_scale in tcp_win_from_space(),
+    /// which its profile does not model: refused there.
+    /// </summary>
+    [Fact]
+    public void Parse_WorkaroundSignedWindowsAndAdvWinScale_TakenOnLinux6RefusedAdvWinScaleOnLinux44()
+    {
+        var client = ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse(
+            """{ "net.ipv4.tcp_workaround_signed_windows": 1, "net.ipv4.tcp_adv_win_scale": -31 }""")).Valid().Hosts.Single(h => h.Name == "client");
+        Assert.Equal(["net.ipv4.tcp_adv_win_scale", "net.ipv4.tcp_workaround_signed_windows"], client.Sysctls.Select(s => s.Name).Order());
+        var legacy = new SimService.Domain.Tests.Fixtures.TwoHostHarness(profile: KernelProfile.Linux44).Sim;
+        Assert.Equal("unknown sysctl 'net.ipv4.tcp_adv_win_scale' for kernel profile linux-4.4",
+            legacy.SetSysctl("client", "net.ipv4.tcp_adv_win_scale", "1")?.Message);
+        Assert.Null(legacy.SetSysctl("client", "net.ipv4.tcp_workaround_signed_windows", "1"));
+    }
+
     [Fact]
     public void Parse_SysctlTheFormatDoesNotList_IsRefused() =>
         ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.ip_autobind_reuse": 1 }"""))

@@ -158,6 +158,47 @@ public class ReceiveWindowTests
     }
 
     /// <summary>
+    /// tcp_workaround_signed_windows = 1 and tcp_window_scaling = 0 on the client: tcp_select_initial_window() makes
+    /// rcv_wnd min(64240, MAX_TCP_WINDOW) = 32767, the SYN's field; rcv_ssthresh starts there. tcp_select_window() then
+    /// cuts every unscaled field to 32767 ("if (!tp->rx_opt.rcv_wscale && sysctl_tcp_workaround_signed_windows)
+    /// new_win = min(new_win, MAX_TCP_WINDOW)") — where 0 offers 65535 and, from segment 11, 65160 and 63712
+    /// (<see cref="Established_NoWindowScalingAppNotReading_FieldCappedAt65535"/>): rcv_wnd grows past the field. Observed
+    /// on Linux 6.18.44: packetdrill/workaround-signed-windows-1-unscaled-peer-every-window-at-most-32767.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_WorkaroundSignedWindows1WithoutScaling_EveryFieldAtMost32767()
+    {
+        var f = InjectedPeer.Connected((h, _) =>
+        {
+            h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0");
+            h.Sim.SetSysctl("client", "net.ipv4.tcp_workaround_signed_windows", "1");
+        });
+        Assert.Equal(32767, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Syn).Win);
+        Assert.Equal(32767, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Equal(Enumerable.Repeat(32767, 12), Wins(f, 12));
+    }
+
+    /// <summary>
+    /// tcp_workaround_signed_windows = 1 with scaling (scale 10): the SYN still offers 32767 (tcp_select_initial_window()
+    /// caps rcv_wnd whatever the scale) and rcv_ssthresh = min(32767, window_clamp 64088) = 32767: the handshake ACK
+    /// offers ALIGN(32767, 1024) = 32768 → 32. Segment 1: tcp_set_window_clamp(81920) raises rcv_ssthresh to
+    /// min(rcv_wnd 32768, 81920) = 32768, tcp_grow_window() adds 2 · 1448: 35664 → ALIGN 35840 → 35; then 2896 more a
+    /// segment while tcp_space() = 81920 − 1440 k stays above it: 38560 → 38, 41456 → 41, 44352 → 44, 47248 → 47,
+    /// 50144 → 49, 53040 → 52, 55936 → 55, 58832 → 58, 61728 → 61, 64624 → 64; segment 12 the room 64640 − 64624 = 16:
+    /// 64640 → 64. tcp_select_window() does not cap a scaled field at 32767. Where 0 offers 63, then 66, 69 …
+    /// (<see cref="Established_DefaultRmem32Mb_TwelveSegmentsAppNotReading_WindowsInKilobyteUnits"/>). Observed on
+    /// Linux 6.18.44 at scale 8: packetdrill/workaround-signed-windows-1-scaled-peer-initial-window-32767-then-grows.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_WorkaroundSignedWindows1Scaled_InitialWindow32767ThenGrowsPastIt()
+    {
+        var f = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_workaround_signed_windows", "1"));
+        Assert.Equal(32767, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Syn).Win);
+        Assert.Equal(32, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Equal(new[] { 35, 38, 41, 44, 47, 49, 52, 55, 58, 61, 64, 64 }, Wins(f, 12));
+    }
+
+    /// <summary>
     /// SO_RCVBUF 32768 before connect(): sk_rcvbuf = 65536 locked, tcp_full_space() = 32768. The SYN:
     /// tcp_select_initial_window() with window_clamp = the full space: 22 · 1460 = 32120, window scale
     /// ilog2(min(max(32120, tcp_rmem[2], rmem_max), 32768)) − 15 = 0. tcp_init_buffer_space(): window_clamp =

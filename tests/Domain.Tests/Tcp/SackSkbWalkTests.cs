@@ -41,6 +41,26 @@ public class SackSkbWalkTests
         Assert.Equal([(3001u, 1000, false), (4001u, 1000, true)], SentAt(sim, iss, Ms(300)));
     }
 
+    /// <summary>
+    /// tcp_fragment()'s memory limit: 600000 bytes queued under SO_SNDBUF 2000000, then SO_SNDBUF 2048 (sk_sndbuf 4608):
+    /// half of sk_wmem_queued is above 4608 + 2 · SKB_TRUESIZE(65536), so the SACKs of 3001:4001 and 7001:8001, each the
+    /// second segment of a two-segment skb in the middle of the retransmission queue, cannot cut it (-ENOMEM,
+    /// TCPWqueueTooBig once per block walked: 1 for the first ACK, 2 for the second, whose cached block 3001:4001 is
+    /// walked again because nothing was SACKed before it — tcp_sacktag_write_queue() passes the cache over). Nothing is SACKed, so the dupacks send no new data and RACK resends nothing: the loss probe
+    /// sends 10001:11001 at 36 ms, the RTO resends 1:1001 at 252 ms (the kernel: 32.1 or 36.1 ms, then 212 ms later). Engine and Linux 6.18.44 agree on every counter
+    /// (kernel --counters). The engine cut the skbs before session 38: new data at 20 and 30 ms, 1:1001 at 40 ms.
+    /// </summary>
+    [Fact]
+    public void Open_SackInsideAMiddleSkbAfterSndbufLowered_CutRefusedWqueueTooBigNothingSacked()
+    {
+        var (sim, mib, sk, iss) = SackReorderingTests.Run("sack-split-refused-wqueue-too-big-after-sndbuf-lowered.pkt");
+        Assert.Equal(3, mib[MibCounter.TcpExtTCPWqueueTooBig]);
+        Assert.Equal(0, sk.Info.Sacked);
+        Assert.Equal([(10001u, 1000, false)], SentAt(sim, iss, Ms(36)));
+        Assert.Equal([(1u, 1000, false)], SentAt(sim, iss, Ms(252)));
+        Assert.Empty(SentAt(sim, iss, Ms(20)));
+    }
+
     /// <summary>The walk's counters over a script: TCPSackShifted, TCPSackMerged, TCPSackShiftFallback.</summary>
     static (long Shifted, long Merged, long Fallback) WalkCounters(Mib mib) =>
         (mib[MibCounter.TcpExtTCPSackShifted], mib[MibCounter.TcpExtTCPSackMerged], mib[MibCounter.TcpExtTCPSackShiftFallback]);
