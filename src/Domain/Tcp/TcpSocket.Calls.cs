@@ -122,6 +122,10 @@ public sealed partial class TcpSocket
         if (err is not null)
         {
             Remote = default;
+            // tcp_v4_connect()'s failure path: tcp_set_state(sk, TCP_CLOSE) from SYN_SENT, which releases a port that no
+            // SOCK_BINDPORT_LOCK holds — bind(0)'s (__inet_bind() locks only an explicit port): the socket may bind again,
+            // and its next connect() searches a port as an unbound one does.
+            if (BoundPort && !UserBoundPort) ReleasePort();
             return CallOutcome.Fail(err);
         }
         BoundPort = true;
