@@ -38,7 +38,54 @@ internal readonly record struct BindOwnerKey(IBindOwner Owner)
 internal struct BindBucket(ushort port, bool byConnect)
 {
     public readonly ushort Port => port;
-    public bool ByConnect { readonly get; set; } = byConnect;
+
+    /// <summary>fastreuse == fastreuseport == -1: connect() made the bucket (or got it back), so it may share the port; no fast SO_REUSEPORT match then.</summary>
+    public bool ByConnect
+    {
+        readonly get => _byConnect;
+        set
+        {
+            _byConnect = value;
+            if (value) _fastReusePort = false;
+        }
+    }
+    bool _byConnect = byConnect;
+
+    /// <summary>
+    /// fastreuseport &gt; 0 — FASTREUSEPORT_STRICT, with fast_rcv_saddr (<see cref="_fastRcvSaddr"/>): the last socket to
+    /// join through inet_csk_get_port() had SO_REUSEPORT. Linux 6.18 never sets FASTREUSEPORT_ANY (nor fastreuse 1):
+    /// inet_csk_update_fastreuse() finds tb->bhash2 already holding the new socket's bind2 bucket, so it always takes
+    /// its "not the first owner" branch.
+    /// </summary>
+    bool _fastReusePort;
+    uint _fastRcvSaddr;
+
+    /// <summary>
+    /// sk_reuseport_match() — net/ipv4/inet_connection_sock.c: fastreuseport &gt; 0, the socket has SO_REUSEPORT and
+    /// no reuseport group yet (sk_reuseport_cb), the same user (one here), and fast_rcv_saddr is its address or
+    /// INADDR_ANY (ipv4_rcv_saddr_equal(match_sk1_wildcard = true, match_sk2_wildcard = false)). inet_csk_get_port()
+    /// then skips the conflict walk over the owners: one that set SO_REUSEADDR alone, or cleared SO_REUSEPORT after its
+    /// bind(), does not stop the port being shared (observed on Linux 6.18.44).
+    /// </summary>
+    public readonly bool ReusePortMatch(TcpSocket sk) =>
+        _fastReusePort && sk.ReusePort && sk.Reuseport is null && (_fastRcvSaddr == 0 || _fastRcvSaddr == sk.RcvSaddr.Value);
+
+    /// <summary>
+    /// inet_csk_update_fastreuse() after inet_csk_get_port() gave the socket the port (bind(), bind(0), listen()):
+    /// fastreuseport becomes 0 for a socket without SO_REUSEPORT, and FASTREUSEPORT_STRICT with its address for one
+    /// with it that did not match; either way ≥ 0, so connect()'s ephemeral search skips the port from now on.
+    /// </summary>
+    public void UpdateFastReuse(TcpSocket sk)
+    {
+        bool match = ReusePortMatch(sk);
+        ByConnect = false;
+        if (!sk.ReusePort) _fastReusePort = false;
+        else if (!match)
+        {
+            _fastReusePort = true;
+            _fastRcvSaddr = sk.RcvSaddr.Value;
+        }
+    }
 
     /// <summary>Every owner got the port from connect() (sk_is_connect_bind()); false for an empty bucket.</summary>
     public readonly bool AllConnectBind(TimeWaitTable timeWaits)
@@ -241,7 +288,7 @@ public sealed partial class Host
     void BindOwnPort(TcpSocket sk, ushort port)
     {
         sk.Local = new Endpoint(LocalAddressOf(sk), port);
-        AddBindOwner(port, sk).ByConnect = false;
+        AddBindOwner(port, sk).UpdateFastReuse(sk);
         sk.BoundPort = true;
     }
 
@@ -329,23 +376,40 @@ public sealed partial class Host
     /// <summary>
     /// Models inet_csk_listen_start() → inet_csk_get_port() — net/ipv4/inet_connection_sock.c — for a
     /// socket already bound: the state is TCP_LISTEN when the port is re-checked, so the fastreuse
-    /// shortcut is off ("sk_reuse &amp;&amp; sk_state != TCP_LISTEN") and every other owner of the port
+    /// shortcut is off ("sk_reuse &amp;&amp; sk_state != TCP_LISTEN"); unless sk_reuseport_match() lets a
+    /// SO_REUSEPORT socket through at once, every other owner of the port
     /// goes through inet_bind_conflict() with relax and reuseport_ok: established connections
     /// (the listener's own accepted children included), timewait entries and bound sockets all
     /// count. SO_REUSEADDR (sk_reuse, read now, at listen time) excuses an owner only when both set
     /// it and the owner is not listening; SO_REUSEPORT when both set it (one user, so the uid
-    /// check always holds). True when the port may be listened on.
+    /// check always holds). True when the port may be listened on; inet_csk_update_fastreuse() then records the listener.
     /// </summary>
     internal bool ListenPortFree(TcpSocket sk)
     {
-        if (!_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)) return true;
+        ref var bucket = ref _bindBuckets.GetValueRefOrNullRef(sk.Local.Port);
+        if (Unsafe.IsNullRef(ref bucket)) return true;
+        if (!FastReusePortMatch(in bucket, sk) && ListenConflict(in bucket, sk)) return false;
+        bucket.UpdateFastReuse(sk);
+        return true;
+    }
+
+    /// <summary>
+    /// inet_csk_get_port()'s fast path for a port with owners: sk_reuseport_match() (<see cref="BindBucket.ReusePortMatch"/>)
+    /// succeeds without the conflict walk. linux-4.4's own fast path (fastreuseport set by the first owner, kept while
+    /// every joiner has SO_REUSEPORT) is not modelled: the profile walks the owners.
+    /// </summary>
+    bool FastReusePortMatch(in BindBucket bucket, TcpSocket sk) => Sim.Profile == KernelProfile.Linux6 && bucket.ReusePortMatch(sk);
+
+    /// <summary>The conflict walk of <see cref="ListenPortFree"/>: an owner of the port keeps a listener off it.</summary>
+    bool ListenConflict(in BindBucket bucket, TcpSocket sk)
+    {
         foreach (var o in bucket)
         {
             if (!ReferenceEquals(o, sk)
                 && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
                 && !(sk.ReusePort && o.ReusePort)
                 && RcvSaddrEqual(sk, o))
-                return false;
+                return true;
         }
         foreach (int slot in bucket.TimeWaitSlots)
         {
@@ -353,15 +417,16 @@ public sealed partial class Host
             if (!(sk.ReuseAddr && tw.ReuseAddr)
                 && !(sk.ReusePort && tw.ReusePort)
                 && RcvSaddrEqual(sk.RcvSaddr, tw.Tuple.Local.Address))
-                return false;
+                return true;
         }
-        return true;
+        return false;
     }
 
     /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
     internal string? BindExplicit(TcpSocket sk, ushort port)
     {
-        if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
+        if (_bindBuckets.TryGetValue(port, out var bucket) && !FastReusePortMatch(in bucket, sk) && BindConflict(bucket, sk, relax: true))
+            return Errno.EADDRINUSE;
         BindOwnPort(sk, port);
         return null;
     }

@@ -84,7 +84,8 @@ public sealed partial class TcpSocket
     /// (secure_tcp_seq: a keyed hash of the 4-tuple plus a 64 ns clock, unless a TIME-WAIT was
     /// reused) and the timestamp offset, sends the SYN and blocks until the handshake ends.
     /// Before any of that, ip_route_connect() looks the destination up: with no route it fails with
-    /// ENETUNREACH at once, no port taken and no SYN sent (the socket stays as it was); 0.0.0.0 is routed to the
+    /// ENETUNREACH at once, no port taken and no SYN sent (the socket stays as it was), and a socket bound to a loopback
+    /// address may not leave the host (EINVAL at once); 0.0.0.0 is routed to the
     /// socket's own bound address or 127.0.0.1 (<see cref="UnspecifiedDestination"/>).
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
@@ -116,12 +117,20 @@ public sealed partial class TcpSocket
         }
         if (remote.Address == IPv4.Any) remote = new Endpoint(UnspecifiedDestination(), remote.Port);
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
+        // __mkroute_output() — net/ipv4/route.c: "if (ipv4_is_loopback(fl4->saddr) && !(dev_out->flags & IFF_LOOPBACK))
+        // return ERR_PTR(-EINVAL)": a socket bound to 127.0.0.0/8 reaches only the host's own addresses (lo); to another
+        // host connect() fails with EINVAL at once, its port kept (observed on Linux 6.18.44).
+        if (InetSaddr.IsLoopback && !Host.IsLocal(remote.Address)) return CallOutcome.Fail(Errno.EINVAL);
         Remote = remote;
         var saddr = ConnectSource(remote.Address);
         var err = BoundPort ? Host.ConnectBound(this, saddr, remote) : Host.ConnectAutobind(this, saddr, remote);
         if (err is not null)
         {
             Remote = default;
+            // tcp_v4_connect()'s failure path: tcp_set_state(sk, TCP_CLOSE) from SYN_SENT, which releases a port that no
+            // SOCK_BINDPORT_LOCK holds — bind(0)'s (__inet_bind() locks only an explicit port): the socket may bind again,
+            // and its next connect() searches a port as an unbound one does.
+            if (BoundPort && !UserBoundPort) ReleasePort();
             return CallOutcome.Fail(err);
         }
         BoundPort = true;

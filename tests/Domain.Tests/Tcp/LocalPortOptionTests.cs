@@ -234,4 +234,33 @@ public class LocalPortOptionTests
         Assert.Equal(["ip_local_port_range: prefer different parity for start/end values."], h.Client.KernelLog);
         Assert.Empty(h.Server.KernelLog);
     }
+
+    [Fact]
+    public void Close_Bind0ThenConnectOntoATakenFourTuple_EaddrnotavailReleasesThePort()
+    {
+        // ip_autobind_reuse lets b's bind(0) share a's 40000 (both SO_REUSEADDR, a not listening); b's connect() to the
+        // same server finds the 4-tuple taken (__inet_check_established(): EADDRNOTAVAIL), and tcp_v4_connect()'s failure
+        // path, tcp_set_state(TCP_CLOSE), releases the port: bind(0) locked none (SOCK_BINDPORT_LOCK is an explicit
+        // port's). So b's next connect() searches as an unbound socket (40000 is a's bind bucket: EADDRNOTAVAIL even to
+        // server2) and b may bind again (observed on Linux 6.18.44: packetdrill/bind0-connect-eaddrnotavail-releases-the-port.pkt).
+        var h = WithTwoServers("40000 40000");
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_autobind_reuse", "1"));
+        var a = Socket(h);
+        var b = Socket(h);
+        Set(h, a.SocketId, SocketOption.SO_REUSEADDR, 1);
+        Set(h, b.SocketId, SocketOption.SO_REUSEADDR, 1);
+        Bind(h, a.SocketId);
+        Connect(h, a.SocketId, "server");
+        h.At(Ms(100));
+
+        var bindB = Bind(h, b.SocketId);
+        var toServer = Connect(h, b.SocketId, "server");
+        bool boundAfterFailure = h.Sim.FindSocket(b.SocketId)!.BoundPort;
+        var toServer2 = Connect(h, b.SocketId, "server2");
+        var bindAgain = Bind(h, b.SocketId);
+
+        Assert.Equal((0L, Errno.EADDRNOTAVAIL, false, Errno.EADDRNOTAVAIL), (bindB.Result, toServer.Errno, boundAfterFailure, toServer2.Errno));
+        Assert.Equal((0L, 40000, TcpState.Close), (bindAgain.Result, (int)h.Sim.FindSocket(b.SocketId)!.Local.Port, h.Sim.FindSocket(b.SocketId)!.State));
+        Assert.Equal((40000, TcpState.Established), (h.Sim.FindSocket(a.SocketId)!.Local.Port, h.Sim.FindSocket(a.SocketId)!.State));
+    }
 }

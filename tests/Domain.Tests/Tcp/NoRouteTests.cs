@@ -84,4 +84,27 @@ public class NoRouteTests
         Assert.Equal(Errno.ENETUNREACH, c.Errno);
         Assert.Equal(5000, h.Sim.FindSocket(s.SocketId)!.Local.Port);
     }
+
+    [Fact]
+    public void Close_BoundToLoopbackConnectToAnotherHost_EinvalAtOnceNoSynPortKept()
+    {
+        // __mkroute_output(): a loopback source only through lo — EINVAL, before tcp_set_state(SYN_SENT), so the port
+        // bind(0) took stays; to the host's own address the same socket connects (observed on Linux 6.18.44:
+        // scenarios/observed-2host-bound-to-loopback-connect-out-einval.json).
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { Port = 81 });
+        int s = h.Call("client", SocketCallKind.Socket).SocketId;
+        var bind = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = s, Address = "127.0.0.1" });
+        ushort port = h.Sim.FindSocket(s)!.Local.Port;
+
+        var out1 = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s, ToHost = "server", ToPort = 80 });
+        var sentOut = h.Sent("client").Count();
+        var self = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s, ToHost = "10.0.0.1", ToPort = 81 });
+        h.At(Ms(10));
+
+        Assert.Equal((0L, Errno.EINVAL, false, 0), (bind.Result, out1.Errno, out1.Blocked, sentOut));
+        Assert.Null(h.Returned(self.CallId)!.Errno);
+        Assert.Equal((TcpState.Established, port), (h.Sim.FindSocket(s)!.State, h.Sim.FindSocket(s)!.Local.Port));
+    }
 }
