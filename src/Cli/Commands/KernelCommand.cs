@@ -240,6 +240,7 @@ public static class KernelCommand
     {
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         MachineSysctl.RestoreLeftovers(Console.Error);
+        RemoveNamespacesOfEndedChildren();
         var clock = Stopwatch.StartNew();
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
             .. machine.HasFlag(MachineWide.Orphans) ? ["--machine-orphans"] : Array.Empty<string>(),
@@ -315,9 +316,24 @@ public static class KernelCommand
         foreach (var path in Directory.GetFiles("/run/netns", $"simk{pid}-*")) Netns.Ip("netns", "del", Path.GetFileName(path));
     }
 
+    /// <summary>
+    /// The namespaces of children that no longer run (/run/netns/simkPID-N with no process PID), deleted: a child killed
+    /// outright before it removed them (review38a S-1: two such were left on this machine for good).
+    /// </summary>
+    static void RemoveNamespacesOfEndedChildren()
+    {
+        if (!Directory.Exists("/run/netns")) return;
+        foreach (var path in Directory.GetFiles("/run/netns", "simk*-*"))
+        {
+            var name = Path.GetFileName(path);
+            if (int.TryParse(name.AsSpan(4, name.IndexOf('-') - 4), out int pid) && !Directory.Exists($"/proc/{pid}")) Netns.Ip("netns", "del", name);
+        }
+    }
+
     /// <summary>The tool that started this child has ended (killed): its namespaces removed, the child ends at once.</summary>
     static void EndWithTheTool()
     {
+        HostNamespace.EndMaking();
         RemoveNamespacesOf(Environment.ProcessId);
         Process.GetCurrentProcess().Kill();
     }

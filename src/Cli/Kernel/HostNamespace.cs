@@ -13,6 +13,8 @@ internal sealed class HostNamespace : IDisposable
 {
     readonly int _fd;
     static int s_made;
+    static readonly object s_making = new();
+    static bool s_ended;
 
     HostNamespace(string host, string name, int fd)
     {
@@ -33,7 +35,11 @@ internal sealed class HostNamespace : IDisposable
     public static (HostNamespace? Namespace, string? Error) Create(string host)
     {
         var name = $"simk{Environment.ProcessId}-{Interlocked.Increment(ref s_made)}";
-        if (Netns.Ip("netns", "add", name) is { } error) return (null, error);
+        lock (s_making)
+        {
+            if (s_ended) return (null, "the tool that started this run has ended");
+            if (Netns.Ip("netns", "add", name) is { } error) return (null, error);
+        }
         int fd = Libc.open($"/run/netns/{name}", 0);
         if (fd < 0)
         {
@@ -42,6 +48,15 @@ internal sealed class HostNamespace : IDisposable
         }
         var ns = new HostNamespace(host, name, fd);
         return (ns, ns.Ip("link", "set", "lo", "up"));
+    }
+
+    /// <summary>
+    /// No namespace is made from now on, and one being made is finished first (<see cref="ParentWatch"/>: the tool has
+    /// ended and the child removes what it made — a namespace added after that listing would stay on the machine).
+    /// </summary>
+    public static void EndMaking()
+    {
+        lock (s_making) s_ended = true;
     }
 
     /// <summary>

@@ -15,17 +15,18 @@ public static class ParentWatch
     /// <summary>Whether this process was started with the pipe (a child run by hand has a terminal or nothing there).</summary>
     public static bool Started => Environment.GetEnvironmentVariable(Variable) == "1";
 
-    /// <summary>Reads <paramref name="input"/> on a background thread until its end, then calls <paramref name="onEnd"/>.</summary>
-    public static Thread Watch(Stream input, Action onEnd)
+    /// <summary>
+    /// Reads <paramref name="input"/> on a background thread until its end, then calls <paramref name="onEnd"/>;
+    /// <paramref name="read"/> (tests) is told how many bytes each read took.
+    /// </summary>
+    public static Thread Watch(Stream input, Action onEnd, Action<int>? read = null)
     {
         var thread = new Thread(() =>
         {
             var buffer = new byte[64];
             try
             {
-                while (input.Read(buffer) > 0)
-                {
-                }
+                for (int n; (n = input.Read(buffer)) > 0;) read?.Invoke(n);
             }
             catch (IOException)
             {
