@@ -261,10 +261,12 @@ public sealed partial class Workload : IEventTarget
         _freeClients.Clear();
         _freeServers.Clear();
         _sim.DropTimer(_drain); // nothing stays pending for a finished workload (untilIdle ends with it)
+        // Its accept() ends with it — on an adopted listener too (engine rules 4), where it slept on in the owner's process
+        // and took the owner's next connection (an accept() the owner never made; what a log stored under older rules
+        // rebuilds). The thread the workload ran is signalled: inet_csk_wait_for_connect() returns sock_intr_errno()
+        // (EINTR) and the listener stays the owner's.
+        if (!_ownListener && _sim.EngineRules < EngineRules.WorkloadAcceptEndsWithIt) return;
         _sim.JournalFloor = Spec.Level;
-        // Its accept() ends with it — on an adopted listener too, where it slept on in the owner's process and took the
-        // owner's next connection (an accept() the owner never made). The thread the workload ran is signalled:
-        // inet_csk_wait_for_connect() returns sock_intr_errno() (EINTR) and the listener stays the owner's.
         _sim.InterruptCall(_acceptCallId);
         if (_ownListener) Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
         _sim.JournalFloor = _floorBefore;

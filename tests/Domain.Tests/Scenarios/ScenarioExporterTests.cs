@@ -198,10 +198,10 @@ public class ScenarioExporterTests
         var export = ScenarioExporter.Export(Source(log));
 
         Assert.True(export.IsOk, export.Refusal?.Reason);
-        Assert.Contains("\"engineRules\": 3", export.Json);
+        Assert.Contains("\"engineRules\": 4", export.Json);
         var run = ScenarioRunner.Run(export.Json!);
         Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
-        Assert.Equal(EngineRules.AcceptHoldsItsFd, run.Result!.Simulation.EngineRules);
+        Assert.Equal(EngineRules.WorkloadAcceptEndsWithIt, run.Result!.Simulation.EngineRules);
         Assert.Equal(live.Journal, run.Result.Simulation.Journal);
     }
 
