@@ -333,12 +333,14 @@ public sealed partial class Workload : IEventTarget
             }
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
         }).ToList();
-        return new WorkloadResult(Id, Done, Truncated, Spec.Connections, _started, _clientsFinished,
+        // Completed only when every connection finished: one its drain limit ended says so, with the sides still open then.
+        bool drainedOut = Done && _unfinished > 0;
+        return new WorkloadResult(Id, Done && !drainedOut, Truncated, Spec.Connections, _started, _clientsFinished,
             OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             ConnectResults(),
             [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns,
-            Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);
+            drainedOut ? WorkloadResult.StoppedByDrainLimit : Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);
     }
 
     // ---- calls ------------------------------------------------------------------------------
