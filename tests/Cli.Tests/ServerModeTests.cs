@@ -313,7 +313,7 @@ public sealed class ServerModeTests(ApiServer server)
 
         var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
 
-        Assert.Equal("http://127.0.0.1:9/ answered api/v1/scenarios/run with JSON that is not a run's result: is it a SimService server?", e.Message);
+        Assert.Equal("http://127.0.0.1:9/ answered /api/v1/scenarios/run with JSON that is not a run's result: is it a SimService server?", e.Message);
     }
 
     /// <summary>export saves a scenario document only: a proxy's HTML page or another program's JSON under a 200 was saved as the file (tester36).</summary>
@@ -326,7 +326,7 @@ public sealed class ServerModeTests(ApiServer server)
 
         var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.ExportAsync("x", CancellationToken.None));
 
-        Assert.Equal($"http://127.0.0.1:9/ answered api/v1/simulations/x/export with {what}: is it a SimService server?", e.Message);
+        Assert.Equal($"http://127.0.0.1:9/ answered /api/v1/simulations/x/export with {what}: is it a SimService server?", e.Message);
     }
 
     /// <summary>An answer past the tool's 64 MiB is not read on: one line (a 150 MB answer was read whole, 1.4 GB of memory: tester36).</summary>
@@ -341,7 +341,7 @@ public sealed class ServerModeTests(ApiServer server)
 
         var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.ExportAsync("x", CancellationToken.None));
 
-        Assert.Equal("http://127.0.0.1:9/ answered api/v1/simulations/x/export with more than 64 MiB (67108864 bytes), the most the tool reads of an answer: is it a SimService server?", e.Message);
+        Assert.Equal("http://127.0.0.1:9/ answered /api/v1/simulations/x/export with more than 64 MiB (67108864 bytes), the most the tool reads of an answer: is it a SimService server?", e.Message);
     }
 
     /// <summary>
@@ -400,8 +400,42 @@ public sealed class ServerModeTests(ApiServer server)
 
         var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
 
-        Assert.Equal(("http://127.0.0.1:9/ answered POST api/v1/scenarios/run with 429: Busy.", 1), (e.Message, handler.Requests));
+        Assert.Equal(("http://127.0.0.1:9/ answered POST /api/v1/scenarios/run with 429: Busy.", 1), (e.Message, handler.Requests));
         Assert.StartsWith("simservice: http://127.0.0.1:9/ is busy (429); POST /api/v1/scenarios/run not sent again: " + why, notices.ToString());
+    }
+
+    /// <summary>
+    /// A Retry-After date names a whole second: the wait to it is rounded up to one (tester37b LOW-9: a date an hour ahead
+    /// was "its Retry-After of 3599.2871 s", a date 5 s ahead waited 4.3 s when the server meant 5), a date past is none,
+    /// and the seconds form is taken as it is.
+    /// </summary>
+    [Fact]
+    public async Task RetryAfterDate_WaitRoundedUpToItsWholeSecond()
+    {
+        var date = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.Parse("2026-12-07T17:00:05Z", System.Globalization.CultureInfo.InvariantCulture));
+        var at = (string t) => DateTimeOffset.Parse(t, System.Globalization.CultureInfo.InvariantCulture);
+        var handler = new Answers(_ =>
+        {
+            var busy = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests) { Content = new StringContent("""{"status":429,"detail":"Busy."}""") };
+            busy.Headers.TryAddWithoutValidation("Retry-After", DateTimeOffset.UtcNow.AddHours(1).ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+            return busy;
+        });
+        var notices = new StringWriter();
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), handler) { Notices = notices };
+
+        await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
+
+        Assert.Equal(
+            [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.FromSeconds(7)],
+            new[]
+            {
+                cli::SimService.Cli.Running.SimServiceClient.RetryWait(date, at("2026-12-07T17:00:00.3Z")),
+                cli::SimService.Cli.Running.SimServiceClient.RetryWait(date, at("2026-12-07T17:00:00.7Z")),
+                cli::SimService.Cli.Running.SimServiceClient.RetryWait(date, at("2026-12-07T17:00:04.999Z")),
+                cli::SimService.Cli.Running.SimServiceClient.RetryWait(date, at("2026-12-07T17:00:06Z")),
+                cli::SimService.Cli.Running.SimServiceClient.RetryWait(new(TimeSpan.FromSeconds(7)), at("2026-12-07T17:00:06Z")),
+            });
+        Assert.EndsWith("not sent again: its Retry-After of 3600 s is longer than --timeout (5 s)\n", notices.ToString());
     }
 
     /// <summary>A wait the tool does take is said on its standard error (it waited without a word).</summary>

@@ -98,7 +98,7 @@ public sealed class SimServiceClient : IDisposable
         var root = document.RootElement;
         if (status == HttpStatusCode.BadRequest && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
             return RunOutput.Invalid([.. errors.EnumerateObject().SelectMany(e => e.Value.EnumerateArray().Select(m => new Problem(e.Name, m.GetString() ?? "")))]);
-        if (status != HttpStatusCode.OK) throw Unexpected($"POST {path}", status, root);
+        if (status != HttpStatusCode.OK) throw Unexpected($"POST /{path}", status, root);
         try
         {
             return new RunOutput(true, root.GetProperty("passed").GetBoolean(),
@@ -127,7 +127,7 @@ public sealed class SimServiceClient : IDisposable
                 : throw Foreign(path, "JSON that is not a scenario document");
         if (status is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest)
             return (null, $"{(int)status} {Detail(document.RootElement)}");
-        throw Unexpected($"GET {path}", status, document.RootElement);
+        throw Unexpected($"GET /{path}", status, document.RootElement);
     }
 
     /// <summary>A binary output of a simulation (a capture, a diagram), or why the server did not give it.</summary>
@@ -162,10 +162,18 @@ public sealed class SimServiceClient : IDisposable
     /// </summary>
     internal TimeSpan? BusyWait(RetryConditionHeaderValue? retryAfter)
     {
-        var wait = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
-        if (wait is not { } w) return null;
-        return w <= TimeSpan.Zero ? TimeSpan.Zero : w <= _http.Timeout ? w : null;
+        if (RetryWait(retryAfter, DateTimeOffset.UtcNow) is not { } w) return null;
+        return w <= _http.Timeout ? w : null;
     }
+
+    /// <summary>
+    /// The wait a Retry-After names at <paramref name="now"/>: its seconds, or the time to its date rounded up to a whole
+    /// second, none for a date past. An HTTP date names a whole second (RFC 9110 §5.6.7: the server's instant with its
+    /// fraction dropped), so the time it meant lies up to a second after it; the wait was the raw difference, said as
+    /// "4.9993457 s" and up to a second short of what the server asked (tester37b LOW-9).
+    /// </summary>
+    internal static TimeSpan? RetryWait(RetryConditionHeaderValue? retryAfter, DateTimeOffset now) =>
+        retryAfter?.Delta ?? (retryAfter?.Date is { } date ? TimeSpan.FromSeconds(Math.Max(0, Math.Ceiling((date - now).TotalSeconds))) : null);
 
     /// <summary>Why a busy answer stands: the retries spent, no usable Retry-After, or a wait past --timeout.</summary>
     private string NotRetried(HttpResponseMessage response, int attempt)
@@ -175,7 +183,7 @@ public sealed class SimServiceClient : IDisposable
         if (retryAfter is null)
             return response.Headers.NonValidated.TryGetValues("Retry-After", out var raw)
                 ? $"its Retry-After '{string.Join(", ", raw)}' names no time" : "it named no Retry-After";
-        var wait = retryAfter.Delta ?? retryAfter.Date!.Value - DateTimeOffset.UtcNow;
+        var wait = RetryWait(retryAfter, DateTimeOffset.UtcNow)!.Value;
         return $"its Retry-After of {Seconds(wait)} s is longer than --timeout ({Seconds(_http.Timeout)} s)";
     }
 
@@ -314,7 +322,7 @@ public sealed class SimServiceClient : IDisposable
         }
     }
 
-    private ServerUnavailableException Foreign(string path, string what) => new($"{Server} answered {path} with {what}: is it a SimService server?");
+    private ServerUnavailableException Foreign(string path, string what) => new($"{Server} answered /{path} with {what}: is it a SimService server?");
 
     private ServerUnavailableException Unexpected(string request, HttpStatusCode status, JsonElement problem) =>
         new($"{Server} answered {request} with {(int)status}: {Detail(problem)}");

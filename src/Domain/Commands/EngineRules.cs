@@ -48,8 +48,16 @@ public static class EngineRules
     /// </summary>
     public const int AcceptHoldsItsFd = 3;
 
+    /// <summary>
+    /// As <see cref="AcceptHoldsItsFd"/>, and a workload on an adopted listener (a listener an ordinary process made) ends its
+    /// accept() when it ends: the thread the workload ran is signalled and inet_csk_wait_for_connect() returns
+    /// sock_intr_errno() (EINTR), so the owner's later connection is the owner's accept()'s (session 38). Before, that
+    /// accept() slept on in the owner's process after the workload and took the owner's next connection.
+    /// </summary>
+    public const int WorkloadAcceptEndsWithIt = 4;
+
     /// <summary>The version a new simulation is created under.</summary>
-    public const int Current = AcceptHoldsItsFd;
+    public const int Current = WorkloadAcceptEndsWithIt;
 
     /// <summary>Whether <paramref name="version"/> is one this engine knows (0 … <see cref="Current"/>).</summary>
     public static bool IsKnown(int version) => version is >= Original and <= Current;

@@ -80,6 +80,9 @@ public static partial class ScenarioExporter
         private readonly Dictionary<(int Socket, int Fd), string> _fdAliases = [];
         private long _number;
         private SimCommand _command = null!;
+        /// <summary>The command before that stopped on its event budget ("command 4 (workload) stopped on its event budget (5 events) at 2ms"), or null.</summary>
+        private string? _cut;
+        private long? _cutNumber;
 
         public ExportResult Write()
         {
@@ -106,8 +109,9 @@ public static partial class ScenarioExporter
                 ObserveAccepts();
             }
             if (_engine.RunUntil(_engine.Now, eventBudget: 0).Truncated)
-                return Refused(new ExportRefusal($"The last advance stopped on its event budget with events due at {_engine.Now} still " +
-                    "pending; a scenario's run would process them.", null));
+                return Refused(new ExportRefusal(_cut is null
+                    ? $"The last command left events due at {_engine.Now} still pending; a scenario's run would process them."
+                    : $"{char.ToUpperInvariant(_cut[0])}{_cut[1..]} with events due then still pending; a scenario's run would process them.", _cutNumber));
             _engine.BetweenSteps();
             return Document();
         }
@@ -156,13 +160,22 @@ public static partial class ScenarioExporter
         private ExportRefusal? Apply(SimCommand command, out CommandOutcome outcome)
         {
             outcome = CommandApplier.Apply(_engine, command);
+            // A workload's or an advance's event budget stops it where a scenario's steps cannot: say which command, and where.
+            long? budget = (command, outcome) switch
+            {
+                (WorkloadCommand w, { Workload.Truncated: true }) => w.EventBudget,
+                (AdvanceCommand a, { Advance.Truncated: true }) => a.EventBudget,
+                _ => null,
+            };
+            _cutNumber = budget is null ? null : _number;
+            _cut = budget is { } spent ? $"command {_number} ({KindOf(command)}) stopped on its event budget ({spent:N0} events) at {_engine.Now}" : null;
             return outcome.IsOk ? null : No($"the engine refused it on replay ({outcome.Error!.Message})");
         }
 
         /// <summary>An event due at or before now: RunUntil with no budget processes nothing and says so.</summary>
         private ExportRefusal? EventsDue() => _engine.RunUntil(_engine.Now, eventBudget: 0).Truncated
-            ? No($"events due at {_engine.Now} were still pending when it was applied (after an advance that " +
-                "stopped on its event budget, or with a zero-delay link); a scenario processes them before every step")
+            ? No($"events due at {_engine.Now} were still pending when it was applied" +
+                (_cut is null ? " (with a zero-delay link)" : $": {_cut}") + "; a scenario processes them before every step")
             : null;
 
         private ExportRefusal No(string why) => new($"Command {_number} ({KindOf(_command)}) cannot be exported: {why}.", _number);

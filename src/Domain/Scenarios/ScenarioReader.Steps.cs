@@ -507,6 +507,7 @@ internal sealed partial class ScenarioReader
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), refused.Field!), refused.Message);
             return null;
         }
+        if (f["resolution"] is null) spec = spec.WithDefaultResolution(); // a default that fits the bound, not a refusal
         if (!stored && spec.SeriesTooFine() is { } tooFine)
         {
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), "resolution"), tooFine);

@@ -261,10 +261,12 @@ public sealed partial class Workload : IEventTarget
         _freeClients.Clear();
         _freeServers.Clear();
         _sim.DropTimer(_drain); // nothing stays pending for a finished workload (untilIdle ends with it)
+        // Its accept() ends with it — on an adopted listener too (engine rules 4), where it slept on in the owner's process
+        // and took the owner's next connection (an accept() the owner never made; what a log stored under older rules
+        // rebuilds). The thread the workload ran is signalled: inet_csk_wait_for_connect() returns sock_intr_errno()
+        // (EINTR) and the listener stays the owner's.
+        if (!_ownListener && _sim.EngineRules < EngineRules.WorkloadAcceptEndsWithIt) return;
         _sim.JournalFloor = Spec.Level;
-        // Its accept() ends with it — on an adopted listener too, where it slept on in the owner's process and took the
-        // owner's next connection (an accept() the owner never made). The thread the workload ran is signalled:
-        // inet_csk_wait_for_connect() returns sock_intr_errno() (EINTR) and the listener stays the owner's.
         _sim.InterruptCall(_acceptCallId);
         if (_ownListener) Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
         _sim.JournalFloor = _floorBefore;
@@ -331,12 +333,14 @@ public sealed partial class Workload : IEventTarget
             }
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
         }).ToList();
-        return new WorkloadResult(Id, Done, Truncated, Spec.Connections, _started, _clientsFinished,
+        // Completed only when every connection finished: one its drain limit ended says so, with the sides still open then.
+        bool drainedOut = Done && _unfinished > 0;
+        return new WorkloadResult(Id, Done && !drainedOut, Truncated, Spec.Connections, _started, _clientsFinished,
             OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             ConnectResults(),
             [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns,
-            Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);
+            drainedOut ? WorkloadResult.StoppedByDrainLimit : Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);
     }
 
     // ---- calls ------------------------------------------------------------------------------

@@ -16,15 +16,17 @@ public sealed record HostSeries(string Host, IReadOnlyList<WorkloadSample> Sampl
 public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<string> KernelLog);
 
 /// <summary>
-/// What a workload did. <see cref="Completed"/>: every connection finished (or the drain limit
-/// ended the wait — <see cref="Unfinished"/> says how many did not), by its command or by later advances;
+/// What a workload did. <see cref="Completed"/>: every connection finished, by its command or by later advances — not when
+/// the drain limit ended the wait (until session 38 that read completed too): then <see cref="StoppedBy"/> is "drainLimit" and
+/// <see cref="Unfinished"/> counts the sides (a client's and a server's each) still open at its end;
 /// <see cref="Truncated"/>: its command's event budget (or a journal or socket limit) stopped it first — it goes on at
 /// later advances, and reads completed once they have run it to its end. <see cref="ConnectResults"/> counts connect() outcomes by errno
 /// ("0" for success). <see cref="ResolutionNs"/>: the series' sampling interval — the spec's, doubled each time a long
 /// run's series was coarsened to stay within <see cref="WorkloadSpec.MaxSamples"/> samples per host.
 /// <see cref="StoppedBy"/> "horizon": the workload's run stopped before the clock's maximum (<see cref="SimTime.MaxClock"/>,
 /// which the clock never passes) with the workload not done, <see cref="NextEventNs"/> the time of the next event, past it —
-/// as an advance or a connection there says it; left out otherwise.
+/// as an advance or a connection there says it; "drainLimit": the workload ended at its drain limit with connections open;
+/// left out otherwise.
 /// </summary>
 public sealed record WorkloadResult(
     int Id,
@@ -42,4 +44,8 @@ public sealed record WorkloadResult(
     IReadOnlyList<HostOutcome> Hosts,
     long ResolutionNs,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null)
+{
+    /// <summary><see cref="StoppedBy"/> of a workload its drain limit ended with connections still open.</summary>
+    public const string StoppedByDrainLimit = "drainLimit";
+}

@@ -91,14 +91,32 @@ public sealed record WorkloadSpec
     public const int MaxSamples = 10_000;
 
     /// <summary>
+    /// The spec with the default resolution for a request that gave none: 1 s (<see cref="Resolution"/>'s default), doubled
+    /// until the arrivals fit in <see cref="MaxSamples"/> samples per host — the resolution the series' own coarsening would
+    /// reach (it doubles too), so a long workload that never set one runs where the 1 s default was refused
+    /// (<see cref="SeriesTooFine"/>; tester37b LOW-4). A resolution the request gave is kept, and refused when too fine.
+    /// </summary>
+    public WorkloadSpec WithDefaultResolution()
+    {
+        var resolution = new WorkloadSpec().Resolution;
+        while (!Fits(resolution)) resolution = new SimDuration(resolution.Ns * 2);
+        return this with { Resolution = resolution };
+    }
+
+    /// <summary>Whether the arrivals fit in <see cref="MaxSamples"/> samples per host at <paramref name="resolution"/>.</summary>
+    bool Fits(SimDuration resolution) =>
+        resolution.Ns <= 0 || !(Rate > 0) || Connections <= 1 || ArrivalSpanNs / resolution.Ns + 1 <= MaxSamples;
+
+    double ArrivalSpanNs => (Connections - 1) * (1e9 / Rate);
+
+    /// <summary>
     /// Why the time series would be too fine (more than <see cref="MaxSamples"/> samples per host over the span of the
     /// arrivals, at <see cref="Resolution"/>), or null. Two connections 5,000 s apart at 1 ms were 5 million samples a host.
     /// </summary>
     public string? SeriesTooFine()
     {
-        if (Resolution.Ns <= 0 || !(Rate > 0) || Connections <= 1) return null;
-        double spanNs = (Connections - 1) * (1e9 / Rate);
-        if (spanNs / Resolution.Ns + 1 <= MaxSamples) return null;
+        if (Fits(Resolution)) return null;
+        double spanNs = ArrivalSpanNs;
         double least = Math.Ceiling(spanNs / (MaxSamples - 1));
         return $"the arrivals span {spanNs / 1e9:0.###} s: at this resolution the time series would take more than {MaxSamples:N0} samples per host; "
             + $"use a resolution of at least {least:0} ns ({SimDuration.Format((long)least)})";

@@ -191,13 +191,13 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
         var exported = await sim.ExportAsync();
 
         var imported = await client.RunScenarioAsync(exported);
-        var original = await client.RunScenarioAsync(exported.Replace("\"engineRules\": 3", "\"engineRules\": 0", StringComparison.Ordinal));
+        var original = await client.RunScenarioAsync(exported.Replace("\"engineRules\": 4", "\"engineRules\": 0", StringComparison.Ordinal));
         var old = new SimulationDriver(client, original.SimulationId);
         await old.CallAsync(2, "send", new { bytes = 10 });
         var recv = await old.CallAsync(3, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
 
-        Assert.Contains("\"engineRules\": 3", exported);
-        Assert.Equal(EngineRules.AcceptHoldsItsFd, (await new SimulationDriver(client, imported.SimulationId).GetAsync()).EngineRules);
+        Assert.Contains("\"engineRules\": 4", exported);
+        Assert.Equal(EngineRules.WorkloadAcceptEndsWithIt, (await new SimulationDriver(client, imported.SimulationId).GetAsync()).EngineRules);
         Assert.Equal(EngineRules.Original, (await old.GetAsync()).EngineRules);
         Assert.Equal("EAGAIN", recv.Errno);
         Assert.True((await old.ReplayAsync()).Identical);

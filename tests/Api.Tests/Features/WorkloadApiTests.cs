@@ -176,6 +176,32 @@ public sealed class WorkloadApiTests
     /// A size the request's event budget cannot deliver for one connection (each segment at least one event, at most 65,495 bytes): a 400 naming
     /// the field, with its maximum, nothing applied — <c>requestBytes</c> near 2^63 ran to the 300 s limit, then a 422.
     /// </summary>
+    /// <summary>
+    /// A workload its drain limit ends with connections open is not completed (tester37b LOW-3b: it said completed: true):
+    /// the servers think 10 s, the drain limit 1 s after the last start ends it with the 2 connections' 4 sides open —
+    /// stoppedBy "drainLimit", unfinished 4, as the GET recomputes it. Without a resolutionNs, arrivals 10,000 s long take
+    /// the default that fits (2 s) where the 1 s default was a 400 (LOW-4).
+    /// </summary>
+    [Fact]
+    public async Task Workload_DrainLimitEndsIt_NotCompletedStoppedByDrainLimit_AndTheDefaultResolutionFits()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "drained");
+
+        var drained = (await sim.PostOkAsync("workloads?series=false",
+            new { clients = new[] { "client" }, server = "server", port = 80, rate = 1000, count = 2, thinkTimeNs = "10s", drainLimitNs = "1s" })).GetProperty("result");
+        var got = await sim.GetJsonAsync("workloads/1?series=false");
+        var long_ = (await sim.PostOkAsync("workloads?series=false",
+            new { clients = new[] { "client" }, server = "server", port = 81, rate = 0.0002, count = 3, level = "Counters" })).GetProperty("result");
+
+        foreach (var r in new[] { drained, got })
+            Assert.Equal((false, "drainLimit", 4L, 2L), (r.GetProperty("completed").GetBoolean(), r.GetProperty("stoppedBy").GetString(),
+                r.GetProperty("unfinished").GetInt64(), r.GetProperty("started").GetInt64()));
+        Assert.Equal((true, 2_000_000_000L), (long_.GetProperty("completed").GetBoolean(), long_.GetProperty("resolutionNs").GetInt64()));
+        Assert.False(long_.TryGetProperty("stoppedBy", out _));
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Workload_BytesBeyondTheEventBudget_400NamingTheFieldWithItsMaximumNothingApplied(DatabaseProvider provider)
     {

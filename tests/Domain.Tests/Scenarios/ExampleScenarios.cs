@@ -6,7 +6,7 @@ namespace SimService.Domain.Tests.Scenarios;
 /// </summary>
 internal static class ExampleScenarios
 {
-    static string RepoRoot
+    public static string RepoRoot
     {
         get
         {

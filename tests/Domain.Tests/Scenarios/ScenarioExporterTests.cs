@@ -198,10 +198,10 @@ public class ScenarioExporterTests
         var export = ScenarioExporter.Export(Source(log));
 
         Assert.True(export.IsOk, export.Refusal?.Reason);
-        Assert.Contains("\"engineRules\": 3", export.Json);
+        Assert.Contains("\"engineRules\": 4", export.Json);
         var run = ScenarioRunner.Run(export.Json!);
         Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
-        Assert.Equal(EngineRules.AcceptHoldsItsFd, run.Result!.Simulation.EngineRules);
+        Assert.Equal(EngineRules.WorkloadAcceptEndsWithIt, run.Result!.Simulation.EngineRules);
         Assert.Equal(live.Journal, run.Result.Simulation.Journal);
     }
 
@@ -326,5 +326,30 @@ public class ScenarioExporterTests
         var run = ScenarioRunner.Run(export.Json!);
         Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
         Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
+    }
+
+    /// <summary>
+    /// A workload its command's event budget cut, with events due at its instant still pending, is refused naming that
+    /// command and its budget (tester37b LOW-5): the refusal blamed "the last advance" — an advance the log never had — or,
+    /// at the next command, "an advance that stopped on its event budget".
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WorkloadCutByItsEventBudget_RefusalNamesTheWorkloadsCommandAndBudget(bool callAfter)
+    {
+        var spec = new Domain.Workloads.WorkloadSpec { Clients = ["client"], Server = "server", Port = 80, Count = 10, Rate = 1000 };
+        SimCommand[] log = [.. Hosts(1), new WorkloadCommand(spec, EventBudget: 5)];
+        if (callAfter) log = [.. log, new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Socket))];
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.False(export.IsOk);
+        Assert.Equal(callAfter
+            ? "Command 5 (socket-call) cannot be exported: events due at 2ms were still pending when it was applied: command 4 (workload) " +
+              "stopped on its event budget (5 events) at 2ms; a scenario processes them before every step."
+            : "Command 4 (workload) stopped on its event budget (5 events) at 2ms with events due then still pending; a scenario's run " +
+              "would process them.", export.Refusal!.Reason);
+        Assert.Equal(callAfter ? 5L : 4L, export.Refusal.CommandNumber);
     }
 }

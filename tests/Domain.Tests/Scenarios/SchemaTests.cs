@@ -134,13 +134,14 @@ public class SchemaTests
         Assert.Equal(3_274_750_000_000L, SimService.Domain.Scenarios.ScenarioRunOptions.DefaultEventBudget * SimService.Domain.Engine.EventBudgetBound.MaxSegmentPayload);
     }
 
-    /// <summary>The engine rules a document carries (an export's) are 0 to 3 (<see cref="Domain.Commands.EngineRules"/>): schema and parser agree.</summary>
+    /// <summary>The engine rules a document carries (an export's) are 0 to 4 (<see cref="Domain.Commands.EngineRules"/>): schema and parser agree.</summary>
     [Theory]
     [InlineData(0, true)]
     [InlineData(1, true)]
     [InlineData(2, true)]
     [InlineData(3, true)]
-    [InlineData(4, false)]
+    [InlineData(4, true)]
+    [InlineData(5, false)]
     [InlineData(-1, false)]
     public void EngineRules_SchemaAndParserAgree(int rules, bool valid)
     {

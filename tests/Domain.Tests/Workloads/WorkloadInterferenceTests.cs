@@ -1,8 +1,10 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
+using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
 using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Scenarios;
 using SimService.Domain.Time;
 using SimService.Domain.Workloads;
 
@@ -144,18 +146,44 @@ public class WorkloadInterferenceTests
     [InlineData("full")]
     public void WorkloadOnAnAdoptedListener_LeavesNoAcceptBehind_TheOwnersNextAcceptTakesItsConnection(string level)
     {
+        var sim = OwnersAcceptAfterAWorkload(level, rules: null);
+        Assert.Equal(EngineRules.WorkloadAcceptEndsWithIt, sim.EngineRules);
+        Assert.True(sim.FindWorkload(1)!.Done);
+        Assert.Empty(sim.PendingCalls);
+    }
+
+    /// <summary>
+    /// The same story stored under engine rules 3 (made before session 38; an export's <c>"engineRules": 3</c>, a stored
+    /// row's rules) rebuilds as it was recorded: the workload's accept() sleeps on after it and takes the owner's connection,
+    /// the owner's accept() stays asleep. The journal is the one main's engine before the fix recorded (Workload.cs at
+    /// e84792f), byte for byte (Recorded/adopted-listener-accept-rules-3.txt).
+    /// </summary>
+    [Fact]
+    public void WorkloadOnAnAdoptedListener_StoredUnderRules3_RebuildsItsRecordedJournal()
+    {
+        var sim = OwnersAcceptAfterAWorkload("full", EngineRules.AcceptHoldsItsFd);
+        var recorded = Path.Combine(ExampleScenarios.RepoRoot, "tests", "Domain.Tests", "Workloads", "Recorded", "adopted-listener-accept-rules-3.txt");
+
+        Assert.Equal(File.ReadAllText(recorded), JournalLines(sim));
+        var asleep = Assert.Single(sim.PendingCalls);
+        Assert.Equal((SocketCallKind.Accept, "srv"), (asleep.Kind, asleep.Process.Name));
+    }
+
+    static Simulation OwnersAcceptAfterAWorkload(string level, int? rules)
+    {
         var outcome = ScenarioRunner.Run($$$"""
             {"name":"w",{{{Hosts}}},"steps":[
               {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
               {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":1000,"count":5,"level":"{{{level}}}"}},
               {"at":"1s","host":"client","process":"app","call":"connect","to":"server:80","as":"c","expect":{"result":0}},
               {"at":"1100ms","host":"server","process":"srv","call":"accept","socket":"l","as":"a"}
-            ],"runUntil":"2s"}
+            ],"runUntil":"2s"{{{(rules is { } r ? $",\"engineRules\":{r}" : "")}}}}
             """);
         Assert.Empty(outcome.ParseErrors);
         Assert.Empty(outcome.Result!.Errors);
-        var sim = outcome.Result.Simulation;
-        Assert.True(sim.FindWorkload(1)!.Done);
-        Assert.Empty(sim.PendingCalls);
+        return outcome.Result.Simulation;
     }
+
+    static string JournalLines(Simulation sim) =>
+        string.Concat(sim.Journal.Select(e => $"{e.At} #{e.Seq} {JournalText.Describe(e)}\n"));
 }

@@ -274,9 +274,10 @@ public class WorkloadTests
         Assert.Equal(0, sim.FindHost("server")!.OrphanCount);
         // Each died 209 ms after its close (the first RTO: 200 ms + RTT, in jiffies).
         Assert.Equal(4, sim.Journal.OfType<StateChanged>().Count(e => e.Host == "server" && e.Cause == "tcp_out_of_resources"));
-        // The clients never heard the responses: their reads end the drain limit unfinished.
-        Assert.True(r.Completed);
-        Assert.Equal(4, r.Unfinished);
+        // The clients never heard the responses: their reads end the drain limit unfinished, and the workload says so
+        // (it read completed: true until session 38).
+        Assert.Equal((false, "drainLimit", 4L), (r.Completed, r.StoppedBy, r.Unfinished));
+        Assert.True(sim.FindWorkload(1)!.Done);
     }
 
     [Fact]
@@ -507,6 +508,35 @@ public class WorkloadTests
         Assert.True(r.Completed);
         Assert.Equal(512_000_000, r.ResolutionNs);
         Assert.All(r.Series, series => Assert.InRange(series.Samples.Count, WorkloadSpec.MaxSamples / 2, WorkloadSpec.MaxSamples + 1));
+    }
+
+    /// <summary>
+    /// A workload that never set its resolution gets one that fits the bound (tester37b LOW-4): three connections 5,000 s
+    /// apart span 10,000 s, 10,001 samples a host at the 1 s default, which was refused for a field the request never had;
+    /// now the default is 1 s doubled until the arrivals fit — 2 s. A scenario step without one reads so; the run's series
+    /// is the one a logged command at 1 s (stored before the bound) coarsens to, so such a log rebuilds the same.
+    /// </summary>
+    [Fact]
+    public void Workload_NoResolutionGiven_DefaultFitsTheBoundInsteadOfARefusal()
+    {
+        var spec = Spec(3, 0.0002);
+        Assert.NotNull(spec.SeriesTooFine());
+        Assert.Equal(SimDuration.FromSeconds(2), spec.WithDefaultResolution().Resolution);
+        Assert.Equal(SimDuration.FromSeconds(1), Spec(2, 0.0002).WithDefaultResolution().Resolution);
+
+        var step = ScenarioParser.Parse("""
+            {"name":"long","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},
+             "links":[{"between":["client","server"],"delay":"1ms"}],
+             "steps":[{"at":"0s","workload":{"clients":["client"],"server":"server","rate":0.0002,"count":3}}]}
+            """);
+        Assert.Empty(step.Errors);
+        Assert.Equal(SimDuration.FromSeconds(2), Assert.IsType<WorkloadStep>(Assert.Single(step.Document!.Steps)).Spec.Resolution);
+
+        var fitting = Run(World(level: JournalLevel.Counters), spec.WithDefaultResolution());
+        var coarsened = Run(World(level: JournalLevel.Counters), spec);
+        Assert.Equal((2_000_000_000L, true), (fitting.ResolutionNs, fitting.Completed));
+        Assert.Equal(coarsened.ResolutionNs, fitting.ResolutionNs);
+        Assert.Equal(coarsened.Series.Select(s => s.Samples), fitting.Series.Select(s => s.Samples));
     }
 
     /// <summary>

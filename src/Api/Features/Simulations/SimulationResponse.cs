@@ -8,7 +8,8 @@ namespace SimService.Api.Features.Simulations;
 /// <param name="Version">The number of commands in the simulation's log; also its ETag, for If-Match.</param>
 /// <param name="FromScenario">The simulation was made by running a scenario (POST /api/v1/scenarios/run).</param>
 /// <param name="EngineRules">The version of the rules by which its commands meet the engine, fixed when it was made, so its log
-/// rebuilds as it was recorded: 3 (every simulation made since session 32) as 2, and a blocking accept holds the descriptor it
+/// rebuilds as it was recorded: 4 (every simulation made since session 38) as 3, and a workload on an adopted listener ends its
+/// accept() when it ends (EINTR; under 3 it took the owner's next connection); 3 (simulations made in sessions 32 to 37) as 2, and a blocking accept holds the descriptor it
 /// took before its sleep in every process (a socket() meanwhile skips that number, dup2() onto it is EBUSY); 2 (simulations made
 /// in sessions 27 to 31: the accept holds it only in a process that set an RLIMIT_NOFILE limit) runs the events a socket call, kill or inject leaves
 /// due at its own instant before it answers, as the kernel's softirq does inside the system call (a loopback send is received at

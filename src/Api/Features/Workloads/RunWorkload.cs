@@ -52,7 +52,10 @@ public sealed record WorkloadRequest
     [Range(0, int.MaxValue)] public int? UserTimeoutMs { get; init; }
     /// <summary>listen()'s backlog: any int, as __sys_listen_socket() takes it (one above net.core.somaxconn, or a negative one, is somaxconn).</summary>
     public int? Backlog { get; init; }
-    /// <summary>The time series' sampling interval (default 1 s).</summary>
+    /// <summary>
+    /// The time series' sampling interval (default 1 s, doubled until the arrivals fit in 10,000 samples per host: 2 s for
+    /// arrivals 10,000 s long); one given that needs more is a 400.
+    /// </summary>
     [Int64Range(1_000_000, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ResolutionNs { get; init; }
     [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DrainLimitNs { get; init; }
     /// <summary>Full, States or Counters (the default); any case (full, states, counters as the scenario format spells them).</summary>
@@ -98,7 +101,8 @@ public sealed record WorkloadRequest
     }
 }
 
-/// <param name="Result">What the workload did (completed or truncated, connect results, series, counters, log lines).</param>
+/// <param name="Result">What the workload did (completed — every connection finished —, truncated, or ended by its drain limit with
+/// connections open: completed false, stoppedBy "drainLimit"; connect results, series, counters, log lines).</param>
 /// <param name="WallMs">Wall-clock milliseconds the engine took (not part of the simulation: it differs between runs).</param>
 /// <param name="JournalEvents">Journal events the workload added (0 at level counters).</param>
 public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int JournalEvents, long NowNs, long Version) : IVersioned;
@@ -110,6 +114,7 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
     public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
     {
         var workload = command.Request.ToCommand();
+        if (command.Request.ResolutionNs is null) workload = workload with { Spec = workload.Spec.WithDefaultResolution() };
         if (workload.Spec.RequestRefusal("durationNs", command.Request.LingerSeconds is not null) is { } refused)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(refused.Field!, refused.Message, command.SimulationId));
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.

@@ -14,7 +14,10 @@ public static class WorkloadsEndpoints
             .WithSummary("Run a connection workload to its end in one request (logged as one command; level counters journals nothing); ?series=false leaves out the per-host series")
             .WithDescription("`closeFirst`, `closeStyle` and `level` take their enum names in any case (`ShutdownThenClose`, `counters`) or as the " +
                 "scenario format spells them (`shutdown-then-close`, `linger-zero`). Give `count` or `durationNs`, not both (a 400 naming `durationNs`). " +
-                "Past its wall-time limit the 422 names the field that sized the work as the request sent it: `eventBudget`, else `count` or `durationNs`.")
+                "Past its wall-time limit the 422 names the field that sized the work as the request sent it: `eventBudget`, else `count` or `durationNs`. " +
+                "`completed` is true once every connection finished; a workload its drain limit ended with connections open says `completed: false`, " +
+                "`stoppedBy: \"drainLimit\"` and `unfinished` (the client and server sides still open at its end). Without `resolutionNs` the series' " +
+                "resolution is 1 s, doubled until the arrivals fit in 10,000 samples per host; a `resolutionNs` given that needs more is a 400.")
             .WithExamples("""{"clients":["client"],"server":"server","port":80,"rate":1000,"count":10000,"requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Counters"}""")
             .WithRequestTimeout(Infrastructure.Hardening.HardeningSetup.WorkloadPolicy);
         group.MapGet("/{workloadId:int}", GetWorkload).WithName(nameof(GetWorkload)).ProducesProblem(StatusCodes.Status404NotFound)

@@ -66,7 +66,11 @@ public static class ServiceMetrics
             "Times the process gave memory back to the system (a full compacting collection and malloc_trim) after a big engine was deleted or evicted");
         Meter.CreateObservableGauge("simservice.memory.give_back_pending", () => SimulationEngines.GiveBackPending ? 1 : 0, "{collection}",
             "1 while a give-back is scheduled or running");
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // A scrape is not the API's work: the request's wall-time limit (Limits:RequestSeconds) cancelled a scrape slower than it
+        // — one queued behind another's collection, or on a loaded machine — and the exporter answered that cancellation
+        // 408 (tester37b LOW-2). The exporter bounds a scrape itself (ScrapeResponseTimeoutMilliseconds, and a scraper's
+        // X-Prometheus-Scrape-Timeout-Seconds).
+        app.MapPrometheusScrapingEndpoint("/metrics").DisableRequestTimeout();
         return app;
     }
 }
