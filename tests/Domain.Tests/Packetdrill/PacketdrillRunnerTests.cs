@@ -36,14 +36,7 @@ public class PacketdrillRunnerTests
     [Fact]
     public void Inbound_TimestampAfterEol_IsNotRead_NoPawsDropNoEcho()
     {
-        var result = Run("""
-            `./defaults.sh`
-
-                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-               +0...0.010 connect(3, ..., ...) = 0
-               +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
-             +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 700 ecr 100,nop,wscale 7>
-               +0 > . 1:1(0) ack 1 <nop,nop,TS val 110 ecr 700>
+        var result = Run(SimService.Domain.Tests.Tcp.TsoPshTests.TsHandshake + """
              +.01 < P. 1:101(100) ack 1 win 257 <nop,nop,TS val 710 ecr 110>
                +0 > . 1:1(0) ack 101 <nop,nop,TS val 120 ecr 710>
              +.01 < P. 101:201(100) ack 1 win 257 <eol,nop,TS val 600 ecr 120>
