@@ -43,7 +43,9 @@ const string usage = """
                              (tcp_rfc1337, tcp_sack, tcp_timestamps, tcp_window_scaling, retries, tcp_fin_timeout, …);
                              --fuzz-rcv mixes receive-path moves into the walk (out-of-order data, holes filled,
                              FINs beyond a hole and data after them, several SACK blocks, in-window RSTs, data
-                             after SHUT_RD or close)
+                             after SHUT_RD or close); --fuzz-opts gives the peer's segments odd TCP options
+                             (an EOL before the timestamp, SYN options on other segments, the timestamp twice,
+                             SACK blocks without SACK agreed, an MSS or window scale past the kernel's bounds)
       fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
                          black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;
                          a difference is re-run before it is believed (needs what kernel needs)

@@ -161,6 +161,7 @@ public sealed class BadInputTests
     [InlineData("kernel --keep kept packetdrill/zero-window-probe.pkt", "kernel: --keep goes with --fuzz-pkt N")]
     [InlineData("kernel --fuzz-edges packetdrill/zero-window-probe.pkt", "kernel: --fuzz-edges goes with --fuzz-pkt N")]
     [InlineData("kernel --fuzz-rcv packetdrill/zero-window-probe.pkt", "kernel: --fuzz-rcv goes with --fuzz-pkt N")]
+    [InlineData("kernel --fuzz-opts packetdrill/zero-window-probe.pkt", "kernel: --fuzz-opts goes with --fuzz-pkt N")]
     [InlineData("kernel --fuzz-pkt 2 --junit r.xml", "kernel: --junit is not written with --fuzz-pkt, which prints a verdict per script instead")]
     [InlineData("kernel --record --json r.json packetdrill/zero-window-probe.pkt", "kernel: --json is not written with --record, which prints a verdict per script instead")]
     [InlineData("kernel --fuzz-pkt 2 packetdrill/zero-window-probe.pkt", "kernel: --fuzz-pkt writes its own cases, so packetdrill/zero-window-probe.pkt would not run (--record FILE… records given scripts)")]

@@ -222,6 +222,41 @@ public sealed class PacketFuzzTests
             @"< (P)?\. (\d+):(\d+)\(\d+\) ack[^\n]*\n(\s*\+[\d.]+ [^<\n][^\n]*\n)*// rcv: fill-hole\n\s*\+[\d.]+ < P\. \d+:\2\("));
     }
 
+    /// <summary>--fuzz-opts' cases of seeds 38700–38779: the walk of the same seed without it, the peer's option lists odd.</summary>
+    [Fact]
+    public void Generator_Options_SameWalkOddOptionLists_CasesRunOnTheEngine()
+    {
+        var seen = new HashSet<string>();
+        for (long seed = 38700; seed < 38780; seed++)
+        {
+            string text = PacketCaseGenerator.Generate(seed, teardown: seed % 3 == 0, options: true);
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, teardown: seed % 3 == 0, options: true));
+            var lines = text.Split('\n');
+            Assert.Contains(" --fuzz-opts: ", lines[0], StringComparison.Ordinal);
+            // Only the options differ (and the SYN's MSS, in the first line): the same lines, calls and segments.
+            var plain = PacketCaseGenerator.Generate(seed, teardown: seed % 3 == 0).Split('\n');
+            static string Bare(string l) => System.Text.RegularExpressions.Regex.Replace(l, " <[^<>]*>$", "");
+            Assert.Equal(plain[1..].Select(Bare), lines[1..].Select(Bare));
+            foreach (var l in lines.Where(l => l.Contains(" < ", StringComparison.Ordinal) && l.EndsWith('>')))
+            {
+                var list = l[(l.LastIndexOf('<') + 1)..^1].Split(',');
+                Assert.InRange(PacketCaseGenerator.OptionBytes(list), 4, 40);
+                Assert.Equal(0, PacketCaseGenerator.OptionBytes(list) % 4);
+                if (l.Contains("eol,nop,TS", StringComparison.Ordinal) || l.Contains("nop,eol,TS", StringComparison.Ordinal)) seen.Add("eol-before-ts");
+                if (l.Contains("<eol,nop,nop,nop", StringComparison.Ordinal)) seen.Add("eol-first");
+                if (!l.Contains(" < S", StringComparison.Ordinal) && (l.Contains("mss ", StringComparison.Ordinal) || l.Contains("wscale", StringComparison.Ordinal) || l.Contains("sackOK", StringComparison.Ordinal))) seen.Add("syn-option");
+                if (list.Count(o => o.StartsWith("TS ", StringComparison.Ordinal)) == 2) seen.Add("ts-twice");
+                if (l.Contains(",sack ", StringComparison.Ordinal) && !lines[0].Contains(", sack", StringComparison.Ordinal)) seen.Add("sack-not-agreed");
+                if (System.Text.RegularExpressions.Regex.IsMatch(l, @" < S\.? .*(mss (1|48|64|88|200),|wscale (15|16|255))")) seen.Add("syn-past-bounds");
+            }
+            if (seed % 8 != 0) continue;
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+        }
+
+        Assert.Equal(["eol-before-ts", "eol-first", "sack-not-agreed", "syn-option", "syn-past-bounds", "ts-twice"], seen.Order(StringComparer.Ordinal));
+    }
+
     /// <summary>
     /// The kernel runner's warm-up takes record mode's notebook once before the clock starts (session 22: compiled on the
     /// first segment recorded, the SYN-ACK line of every record-mode script was written 5–7 ms late, lengthening the

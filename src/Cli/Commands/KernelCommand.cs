@@ -20,7 +20,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json", "fuzz-pkt", "seed", "keep"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "machine-mem", "record", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown", "fuzz-rcv"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "machine-mem", "record", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown", "fuzz-rcv", "fuzz-opts"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -114,7 +114,7 @@ public static class KernelCommand
     static string? Unused(CommandLine line)
     {
         bool fuzz = line.Value("fuzz-pkt") is not null;
-        string[] fuzzOnly = ["seed", "keep", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown", "fuzz-rcv"];
+        string[] fuzzOnly = ["seed", "keep", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown", "fuzz-rcv", "fuzz-opts"];
         if (!fuzz && fuzzOnly.FirstOrDefault(o => line.Value(o) is not null || line.Has(o)) is { } fuzzOption) return $"--{fuzzOption} goes with --fuzz-pkt N";
         if ((fuzz || line.Has("record")) && new[] { "junit", "json" }.FirstOrDefault(o => line.Value(o) is not null) is { } report)
             return $"--{report} is not written with {(fuzz ? "--fuzz-pkt" : "--record")}, which prints a verdict per script instead";

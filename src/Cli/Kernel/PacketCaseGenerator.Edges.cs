@@ -185,9 +185,9 @@ internal sealed partial class PacketCaseGenerator
     /// <summary>The peer's TS option for a TIME-WAIT step: newer, or older than the last (PAWS), now and then none.</summary>
     string TimeWaitOptions()
     {
-        if (!_echoTs || Chance(0.05)) return "";
+        if (!_echoTs || Chance(0.05)) return OptionList([]);
         uint val = Chance(0.25) ? unchecked(PeerTs() - Pick(1u, 100_000u)) : PeerTs();
-        return $" <nop,nop,TS val {val} ecr {Math.Max(0, _lastOut / 1000)}>";
+        return OptionList([$"nop,nop,TS val {val} ecr {Math.Max(0, _lastOut / 1000)}"]);
     }
 
     void ShutRead()

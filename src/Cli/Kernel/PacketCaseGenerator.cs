@@ -45,8 +45,8 @@ internal sealed partial class PacketCaseGenerator
     /// The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only); with
     /// <paramref name="sysctls"/> it starts with a line of sysctls drawn from their own stream (<see cref="DrawSysctls"/>).
     /// </summary>
-    public static string Generate(long seed, bool edges = false, bool sysctls = false, bool teardown = false, bool receive = false) =>
-        new PacketCaseGenerator(seed) { _receive = receive }.Write(seed, edges, sysctls, teardown);
+    public static string Generate(long seed, bool edges = false, bool sysctls = false, bool teardown = false, bool receive = false, bool options = false) =>
+        new PacketCaseGenerator(seed) { _receive = receive, _odd = options ? new Pcg32(seed, stream: 0x6f707473) : null }.Write(seed, edges, sysctls, teardown);
 
     string Write(long seed, bool edges, bool sysctls, bool teardown)
     {
@@ -61,9 +61,10 @@ internal sealed partial class PacketCaseGenerator
         // cannot write one: packetdrill's parser wants end == start + len without wrapping).
         _peerNxt = Pick(0u, 1_000_000u, 2_147_483_000u, _rng.NextUInt32() % 4_000_000_000u);
         _peerTsBase = Pick(1000u, 4_294_960_000u);
+        DrawOddSyn();
         // --fuzz-teardown takes the place of --fuzz-edges (Teardown()); the other modes' lines are written as before.
         edges &= !teardown;
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(teardown ? " --fuzz-teardown" : "")}{(sysctls ? " --fuzz-sysctls" : "")}{(_receive ? " --fuzz-rcv" : "")}: {(edges ? "edge walk, " : "")}{(teardown ? "teardown walk, " : "")}{(_receive ? "receive-path walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(teardown ? " --fuzz-teardown" : "")}{(sysctls ? " --fuzz-sysctls" : "")}{(_receive ? " --fuzz-rcv" : "")}{(_odd is null ? "" : " --fuzz-opts")}: {(edges ? "edge walk, " : "")}{(teardown ? "teardown walk, " : "")}{(_receive ? "receive-path walk, " : "")}{(_odd is null ? "" : "odd options, ")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_synMss ?? _mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
         if (settings.Count > 0) At($"`sysctl -q {string.Join(" ", settings.Select(x => $"net.ipv4.{x.Key}={x.Value}"))}`");
         // Without timestamps of its own the socket sends no TS val for the peer to echo (tcp_timestamps 0: the SYN's TS
@@ -177,7 +178,7 @@ internal sealed partial class PacketCaseGenerator
     /// <summary>A SYN's options (<paramref name="oldTs"/>: a TS val 1000 older); a SYN-ACK (<paramref name="ack"/>) offers timestamps only to a socket that sent them in its SYN.</summary>
     string SynOptions(bool ack = false, bool oldTs = false)
     {
-        var parts = new List<string> { $"mss {_mss}" };
+        var parts = new List<string> { $"mss {_synMss ?? _mss}" };
         if (_ts && (!ack || _echoTs)) parts.Add($"{(_sack ? "sackOK" : "nop,nop")},TS val {(oldTs ? unchecked(PeerTs() - 1000) : PeerTs())} ecr 0");
         else if (_sack) parts.Add("nop,nop,sackOK");
         if (_wscale is { } w) parts.Add($"nop,wscale {w}");
@@ -272,6 +273,7 @@ internal sealed partial class PacketCaseGenerator
             long right = Chance(0.8) ? Math.Min(1 + _written, left + Pick(1, 100, 1000)) : LocalEnd + 1000;
             sack = $"{left}:{right}";
         }
+        sack ??= OddSackBlock();
         int window = Chance(0.15) ? 0 : _window;
         At($"< . {SeqValue()}:{SeqValue(last: true)}(0) ack {AckValue()} win {window}{Options(sack)}");
     }
@@ -337,6 +339,13 @@ internal sealed partial class PacketCaseGenerator
             parts.Add($"nop,nop,TS val {val} ecr {Math.Max(0, _lastOut / 1000)}");
         }
         if (sackBlock is not null) parts.Add($"nop,nop,sack {sackBlock}");
+        return OptionList(parts);
+    }
+
+    /// <summary>A non-SYN segment's option list as the script writes it (with --fuzz-opts, its odd draw applied).</summary>
+    string OptionList(List<string> parts)
+    {
+        parts = OddOptions(parts);
         return parts.Count == 0 ? "" : $" <{string.Join(",", parts)}>";
     }
 
@@ -364,13 +373,23 @@ internal sealed partial class PacketCaseGenerator
 
     void Line(string text) => _text.Append(text).Append('\n');
 
-    bool Chance(double p) => _rng.NextDouble() < p;
+    bool Chance(double p) => _rng.Chance(p);
 
-    T Pick<T>(params T[] items) => items[_rng.NextUInt32() % (uint)items.Length];
+    T Pick<T>(params T[] items) => _rng.Pick(items);
 
-    T Weighted<T>(params (int Weight, T Value)[] items)
+    T Weighted<T>(params (int Weight, T Value)[] items) => _rng.Weighted(items);
+}
+
+/// <summary>The generators' draws from one random stream (a walk's, or a mode's own).</summary>
+internal static class RandomDraws
+{
+    public static bool Chance(this IRandomSource rng, double p) => rng.NextDouble() < p;
+
+    public static T Pick<T>(this IRandomSource rng, params T[] items) => items[rng.NextUInt32() % (uint)items.Length];
+
+    public static T Weighted<T>(this IRandomSource rng, params (int Weight, T Value)[] items)
     {
-        long r = _rng.NextUInt32() % items.Sum(i => i.Weight);
+        long r = rng.NextUInt32() % items.Sum(i => i.Weight);
         foreach (var (w, v) in items)
         {
             if (r < w) return v;

@@ -280,7 +280,7 @@ internal static class PacketFuzz
         {
             cancellationToken.ThrowIfCancellationRequested();
             var path = Path.Combine(folder.Path, $"fuzz-{caseSeed}.pkt");
-            folder.Write(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown"), line.Has("fuzz-rcv")));
+            folder.Write(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown"), line.Has("fuzz-rcv"), line.Has("fuzz-opts")));
             var file = new ScenarioFile(path, Path.GetFullPath(path), FileFormats.ForPath(path)!);
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);

@@ -49,7 +49,8 @@ public sealed partial class PacketdrillRunner
         // The primary constructor, so absent options keep their "absent" defaults (a parameterless
         // struct constructor would zero them: window scale 0 means "offered 0").
         var options = new TcpOptions(Mss: 0);
-        foreach (var o in p.Options ?? [])
+        // tcp_parse_options() returns at an end-of-option-list (TCPOPT_EOL): the options written after it are never seen.
+        foreach (var o in (p.Options ?? []).TakeWhile(o => o is not EolOption))
         {
             switch (o)
             {

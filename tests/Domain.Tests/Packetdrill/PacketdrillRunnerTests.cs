@@ -28,6 +28,26 @@ public class PacketdrillRunnerTests
         Assert.True(result.Passed, result.Output);
     }
 
+    /// <summary>
+    /// tcp_parse_options() returns at TCPOPT_EOL: a TS option after an end-of-option-list is never read, so an older TS
+    /// val there fails no PAWS check (the data is acked) and a newer one is not echoed (ts_recent stays 710). Observed on
+    /// 6.18.44 (packetdrill/options-after-eol-not-parsed-old-tsval-accepted.pkt passes `simservice kernel`).
+    /// </summary>
+    [Fact]
+    public void Inbound_TimestampAfterEol_IsNotRead_NoPawsDropNoEcho()
+    {
+        var result = Run(SimService.Domain.Tests.Tcp.TsoPshTests.TsHandshake + """
+             +.01 < P. 1:101(100) ack 1 win 257 <nop,nop,TS val 710 ecr 110>
+               +0 > . 1:1(0) ack 101 <nop,nop,TS val 120 ecr 710>
+             +.01 < P. 101:201(100) ack 1 win 257 <eol,nop,TS val 600 ecr 120>
+               +0 > . 1:1(0) ack 201 <nop,nop,TS val 130 ecr 710>
+             +.01 < P. 201:301(100) ack 1 win 257 <nop,eol,TS val 800 ecr 130>
+               +0 > . 1:1(0) ack 301 <nop,nop,TS val 140 ecr 710>
+            """);
+
+        Assert.True(result.Passed, result.Output);
+    }
+
     [Theory]
     [MemberData(nameof(ProjectScripts.Wrong), MemberType = typeof(ProjectScripts))]
     public void WrongScript_Runs_FailsAtItsLineWithPacketdrillsMessage(string name)

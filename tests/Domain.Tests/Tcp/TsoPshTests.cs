@@ -69,7 +69,7 @@ public class TsoPshTests
     }
 
     /// <summary>A handshake with timestamps at 0.010 s, MSS 1000 (as partial-undo-timestamps.pkt).</summary>
-    const string TsHandshake = """
+    internal const string TsHandshake = """
         `./defaults.sh`
             0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
            +0...0.010 connect(3, ..., ...) = 0
