@@ -246,8 +246,10 @@ public static class KernelCommand
             .. machine.HasFlag(MachineWide.Orphans) ? ["--machine-orphans"] : Array.Empty<string>(),
             .. machine.HasFlag(MachineWide.Mem) ? ["--machine-mem"] : Array.Empty<string>(), .. record ? ["--record"] : Array.Empty<string>(), "--", file.FullPath];
         using var process = Process.Start(ChildStart(FindOnPath("unshare")!, childArgs))!;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        // Not cancelled by the interrupt: the child is killed then, which ends both pipes; a read cancelled just after the
+        // child ended would throw past the summary (review38a N-6).
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         // Ctrl-C, SIGTERM or SIGHUP (Program.cs) stops the child too, so a machine-wide sysctl set for it is restored now, not
         // when the child ends on its own (review36b M-2).
         bool ended = false;
