@@ -1014,6 +1014,9 @@ public sealed partial class TcpSocket
         return us1 > us2 || us1 == us2 && (e1 > e2 || e1 == e2 && SeqMath.After(seq1, seq2));
     }
 
+    /// <summary>tcp_time_stamp_ms(tp): tp->tcp_mstamp in milliseconds (a u32), the clock as the socket last read it.</summary>
+    internal uint TimeStampMs => unchecked((uint)_mstamp.Ms);
+
     /// <summary>
     /// Models tcp_mstamp_refresh() — net/ipv4/tcp_output.c: tp->tcp_clock_cache and tp->tcp_mstamp read the clock; the
     /// read is counted (<see cref="_mstampEpoch"/>), the order <see cref="RackSentAfter"/> gives stamps of one instant.

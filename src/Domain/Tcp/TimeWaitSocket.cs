@@ -44,7 +44,11 @@ internal struct TimeWaitEntry
     internal int NextInChain;
     /// <summary>The id of the full socket this one replaced: the connection's identity; while the slot is free, the next free slot.</summary>
     public int SocketId;
-    /// <summary>tw_entry_stamp (ms, a u32 as in the kernel): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
+    /// <summary>
+    /// tw_entry_stamp (ms, a u32 as in the kernel): when the connection entered TIME_WAIT (tcp_tw_reuse_delay). tcp_time_wait()
+    /// takes tcp_time_stamp_ms(tp), tp->tcp_mstamp: the segment's arrival when one moved the socket here, but the last
+    /// segment's or send's when close() in FIN-WAIT-2 (or the keepalive timer) did; a FIN with a timestamp sets it again.
+    /// </summary>
     public uint EntryStampMs;
     public uint SndNxt;
     public uint TsRecent;
@@ -317,7 +321,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             TsRecent = tsRecent,
             TsRecentStampSec = tsOk ? tsRecentStampSec : 0,
             TsOffset = tsOffset,
-            EntryStampMs = unchecked((uint)Sim.Now.Ms),
+            EntryStampMs = sk.TimeStampMs, // tcp_time_stamp_ms(tp): the socket's last clock read, not the clock
             ReuseAddr = sk.ReuseAddr,
             ReusePort = sk.ReusePort,
             ConnectBind = sk.ConnectBind,

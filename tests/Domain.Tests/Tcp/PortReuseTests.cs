@@ -52,6 +52,41 @@ public class PortReuseTests
         Assert.Equal(TcpState.Established, sk.State);
     }
 
+    /// <summary>
+    /// tcp_time_wait() stamps tw_entry_stamp with tcp_time_stamp_ms(tp), tp->tcp_mstamp. After shutdown(SHUT_WR) the ACK
+    /// of our FIN was the socket's last clock read (tcp_rcv_state_process()'s tcp_mstamp_refresh()), so the FIN-WAIT-2
+    /// timewait socket close() makes at 300 ms carries the ACK's time, and the peer's FIN at 400 ms, without a timestamp,
+    /// does not stamp it again (tcp_timewait_state_process(): only "if (tmp_opt.saw_tstamp)"). The reuse delay runs from
+    /// the ACK (in at 122 ms): taken over 1048 ms after it, though close() was 870 ms before. Observed on 6.18.44 (2 of 2 runs):
+    /// packetdrill/time-wait-tw-reuse-fin-wait-2-close-stamp-is-the-last-ack.pkt.
+    /// </summary>
+    [Fact]
+    public void TimeWait_FinWait2ClosedThenFinWithoutTimestamp_ReuseDelayCountsFromTheLastAck()
+    {
+        var h = new TwoHostHarness();
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "1"));
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(300));
+        var ackIn = h.States(c.Id).Single(x => x.To == TcpState.FinWait2).At;
+        Assert.Equal(Ms(122), ackIn);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Deliver(h.Client, From(s, TcpFlags.Fin | TcpFlags.Ack, s.SndNxt, s.RcvNxt));
+        var tw = h.Client.TimeWaitSockets.Single();
+        Assert.Equal(TcpState.TimeWait, tw.Substate);
+        Assert.Equal(122, tw.EntryStampMs);
+
+        h.At(Ms(1100));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(Ms(1170));
+        var ok = Connect(h);
+        Assert.True(ok.Blocked);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
+        Assert.Equal(0, h.Client.TimeWaitCount);
+    }
+
     [Fact]
     public void TimeWaitLegacy44_ConnectWithTwReuse_ReusedOnlyMoreThanOneWholeSecondAfterTheTimestampSecond()
     {
