@@ -295,8 +295,12 @@ public sealed class HostileInputTests(ApiHosts hosts)
         var problem = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
 
         Assert.Equal(ProblemTypes.NotExportable, problem.GetProperty("type").GetString());
-        Assert.Equal(["$"], problem.ErrorFields());
-        Assert.Equal(problem.GetProperty("detail").GetString(), problem.GetProperty("errors").GetProperty("$")[0].GetString());
+        // Since session 38 (tester37b LOW-5) the refusal names the command that stopped on its budget, the advance.
+        Assert.Equal(["commandSeq"], problem.ErrorFields());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Equal(detail, problem.GetProperty("errors").GetProperty("commandSeq")[0].GetString());
+        Assert.Contains("(advance) stopped on its event budget (1 events)", detail, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Number, problem.GetProperty("commandSeq").ValueKind);
     }
 
     /// <summary>
