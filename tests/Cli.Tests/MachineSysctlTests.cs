@@ -149,12 +149,8 @@ public sealed class MachineSysctlTests
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
         var saver = withStartTime ? $"1 {long.Parse(MachineSysctl.StartTime(1)!) + 1}" : "1";
         File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{saver}\nnet.ipv4.tcp_max_orphans\n{current}\n");
-        var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said, place);
-
-        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process 1)\n", said.ToString());
-        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+        AssertOrphansRestored(place, current, process: 1);
     });
 
     /// <summary>
@@ -326,12 +322,8 @@ public sealed class MachineSysctlTests
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
         var gone = GonePid();
         File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{gone}\n{current}\n");
-        var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said, place);
-
-        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
-        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+        AssertOrphansRestored(place, current, gone);
     });
 
     [Fact]
@@ -367,6 +359,17 @@ public sealed class MachineSysctlTests
 
     /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
     private static void WithSavedFolder(uint uid, Action<SavedPlace> test) => test(new SavedPlace(Tool.TempFolder(), uid));
+
+    /// <summary>Restores what <paramref name="place"/> holds: tcp_max_orphans written back to <paramref name="current"/> and said, naming <paramref name="process"/>; the file gone.</summary>
+    private static void AssertOrphansRestored(SavedPlace place, string current, int process)
+    {
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {process})\n", said.ToString());
+        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+    }
 
     /// <summary>The id of a process that has ended.</summary>
     private static int GonePid()
