@@ -137,20 +137,62 @@ public sealed class MachineSysctlTests
     /// <summary>
     /// Under the machine's kernel-run lock only this process's saved value is a live run's: a killed run's value whose pid
     /// another process now has (pid 1 here) is restored, not kept for good (review37b S-1: /proc/PID existing kept it, and
-    /// with it every --machine-* run refused).
+    /// with it every --machine-* run refused). Since session 38 the file holds the run's start time too: one pid 1 does not
+    /// have (it started later) is restored as well, the process named by its id alone.
     /// </summary>
-    [KernelFact]
-    public void RestoreLeftovers_ValueSavedUnderAPidAnotherProcessNowHas_Restored() => WithSavedFolder(uid: 0, place =>
+    [KernelTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RestoreLeftovers_ValueSavedUnderAPidAnotherProcessNowHas_Restored(bool withStartTime) => WithSavedFolder(uid: 0, place =>
     {
         Assert.NotNull(KernelRunLock.Machine); // the lock is on, as on every machine that runs kernel runs by default
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
-        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"1\nnet.ipv4.tcp_max_orphans\n{current}\n");
+        var saver = withStartTime ? $"1 {long.Parse(MachineSysctl.StartTime(1)!) + 1}" : "1";
+        File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{saver}\nnet.ipv4.tcp_max_orphans\n{current}\n");
+
+        AssertOrphansRestored(place, current, process: 1);
+    });
+
+    /// <summary>
+    /// A saved value whose process is alive — the same pid and start time (/proc/PID/stat's 22nd field) — is a live run's:
+    /// kept, whatever lock this process holds (tester38 MEDIUM-2: under its own SIMSERVICE_KERNEL_LOCK file a run counted
+    /// every other pid dead, restored a running --machine-mem run's tcp_mem mid-run and deleted its saved file). Pid 1 stands
+    /// for the other run. The value is the machine's own, so nothing would change if it were restored.
+    /// </summary>
+    [Fact]
+    public void RestoreLeftovers_ValueOfAnotherLiveRun_KeptUnderTheLock() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        Assert.NotNull(KernelRunLock.Machine);
+        var saved = MachineSysctl.Orphans.At(place).Saved;
+        File.WriteAllText(saved, $"{MachineSysctl.Saver(1)}\nnet.ipv4.tcp_max_orphans\n{File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim()}\n");
+        File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var said = new StringWriter();
 
         MachineSysctl.RestoreLeftovers(said, place);
 
-        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process 1)\n", said.ToString());
-        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+        Assert.Equal("", said.ToString());
+        Assert.True(File.Exists(saved));
+    });
+
+    /// <summary>
+    /// A second run that would set the sysctl while a live run has it set (a run under another lock file, or none) is refused
+    /// saying so — the saved file is that run's, not one to write back by hand (tester38 MEDIUM-2). The value asked is the
+    /// machine's own tcp_mem.
+    /// </summary>
+    [Fact]
+    public void Set_WhileAnotherLiveRunHasItSet_RefusedNamingThatRun() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var kind = MachineSysctl.Mem.At(place);
+        File.WriteAllText(kind.Saved, $"{MachineSysctl.Saver(1)}\nnet.ipv4.tcp_mem\n{current}\n");
+        File.SetUnixFileMode(kind.Saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var (setting, error) = kind.Set(current);
+
+        setting?.Dispose();
+        Assert.Equal($"not set: process 1, a kernel run still going, has net.ipv4.tcp_mem set on the whole machine (its value to restore is kept in {kind.Saved}); " +
+            "run this when it has ended", error);
+        Assert.True(File.Exists(kind.Saved));
     });
 
     /// <summary>
@@ -167,6 +209,7 @@ public sealed class MachineSysctlTests
     [InlineData("two numbers", "'4096 8192' is not three whole numbers")]
     [InlineData("a sign", "'+1 2 3' is not three whole numbers")]
     [InlineData("one line", "it does not hold a process id, the sysctl's name and a value on three lines")]
+    [InlineData("CRLF lines", "it names 'net.ipv4.tcp_mem\\r', not net.ipv4.tcp_mem")]
     public void RestoreLeftovers_AFileSomeoneElseCouldHavePlanted_NotRestored_Said(string what, string why)
     {
         uint me = Libc.geteuid();
@@ -179,6 +222,7 @@ public sealed class MachineSysctlTests
                 "two numbers" => $"{GonePid()}\nnet.ipv4.tcp_mem\n4096 8192\n",
                 "a sign" => $"{GonePid()}\nnet.ipv4.tcp_mem\n+1 2 3\n",
                 "one line" => $"{GonePid()}\n",
+                "CRLF lines" => $"{GonePid()}\r\nnet.ipv4.tcp_mem\r\n{current}\r\n",
                 _ => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n",
             };
             var saved = MachineSysctl.Mem.At(place).Saved;
@@ -278,12 +322,8 @@ public sealed class MachineSysctlTests
         var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
         var gone = GonePid();
         File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{gone}\n{current}\n");
-        var said = new StringWriter();
 
-        MachineSysctl.RestoreLeftovers(said, place);
-
-        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone})\n", said.ToString());
-        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+        AssertOrphansRestored(place, current, gone);
     });
 
     [Fact]
@@ -320,6 +360,17 @@ public sealed class MachineSysctlTests
     /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
     private static void WithSavedFolder(uint uid, Action<SavedPlace> test) => test(new SavedPlace(Tool.TempFolder(), uid));
 
+    /// <summary>Restores what <paramref name="place"/> holds: tcp_max_orphans written back to <paramref name="current"/> and said, naming <paramref name="process"/>; the file gone.</summary>
+    private static void AssertOrphansRestored(SavedPlace place, string current, int process)
+    {
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+
+        Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {process})\n", said.ToString());
+        Assert.False(File.Exists(MachineSysctl.Orphans.At(place).Saved));
+    }
+
     /// <summary>The id of a process that has ended.</summary>
     private static int GonePid()
     {
@@ -352,5 +403,39 @@ public sealed class MachineSysctlTests
 
         Assert.Equal("$.hosts.b.sysctls", error.Path);
         Assert.StartsWith("--machine-mem sets one net.ipv4.tcp_mem for the whole machine: every host must set it", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>What a kernel run says about the saved values, run on this machine's kernel (one file at a time).</summary>
+[Collection(RealKernelCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class SavedValueKernelRunTests
+{
+    /// <summary>
+    /// A saved file the run does not trust is said once per file run (tester38 LOW-3: RunFile and the child's run it
+    /// started each looked, and every warning was printed twice). Standard error is the run's own while it runs: the
+    /// collection runs alone.
+    /// </summary>
+    [KernelFact]
+    public void KernelRun_ASavedFileNotTrusted_SaidOnce()
+    {
+        var place = new SavedPlace(Tool.TempFolder(), Libc.geteuid() + 1);
+        var saved = MachineSysctl.Mem.At(place).Saved;
+        File.WriteAllText(saved, "1\nnet.ipv4.tcp_mem\n0 0 0\n");
+        var (files, _) = cli::SimService.Cli.Files.FileCollector.Collect([Path.Combine(Tool.RepoRoot, "packetdrill", "rst-to-closed-port.pkt")]);
+        var said = new StringWriter();
+        var before = Console.Error;
+        Console.SetError(said);
+        try
+        {
+            var (result, _) = cli::SimService.Cli.Commands.KernelCommand.RunFile(files[0], false, MachineWide.None, CancellationToken.None, place);
+            Assert.Equal(cli::SimService.Cli.Running.FileOutcome.Passed, result.Outcome);
+        }
+        finally
+        {
+            Console.SetError(before);
+        }
+
+        Assert.Single(said.ToString().Split('\n'), l => l.Contains(saved, StringComparison.Ordinal));
     }
 }

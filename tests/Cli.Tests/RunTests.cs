@@ -243,6 +243,37 @@ public sealed class RunTests
     }
 
     /// <summary>
+    /// Interrupted while a server runs a file (here one that never answers): the file is reported as interrupted, the others
+    /// not run, the summary printed and --json written, as in process (tester38 MEDIUM-6: the cancelled request's exception
+    /// went past all of them, and only "simservice: interrupted" was said).
+    /// </summary>
+    [Fact]
+    public async Task InterruptedWhileAFileRunsOnAServer_ReportedAsInProcess()
+    {
+        using var server = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        server.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)server.LocalEndpoint).Port}/";
+        var json = Path.Combine(Tool.TempFolder(), "report.json");
+        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--server", url, "--json", json, Path.Combine(Tool.Fixtures, "mixed", "passing.json"),
+            Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json")],
+            cli::SimService.Cli.Commands.RunCommand.Options, cli::SimService.Cli.Commands.RunCommand.Flags);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        using var interrupt = new CancellationTokenSource();
+
+        var run = cli::SimService.Cli.Commands.RunCommand.RunAsync(line!, output, error, interrupt.Token);
+        using (await server.AcceptTcpClientAsync()) interrupt.Cancel();
+        await run;
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("FAIL     ", lines[0]);
+        Assert.Equal("         run error $: the run was stopped: the tool was interrupted", lines[1]);
+        Assert.StartsWith($"1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (server {url}, ", lines[2]);
+        Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
+        Assert.Contains("the run was stopped: the tool was interrupted", File.ReadAllText(json));
+    }
+
+    /// <summary>
     /// A file an interrupt stopped is counted "interrupted" in the summary, not "failed" — by <c>kernel</c> as by <c>run</c>,
     /// in the same words (tester37b LOW-9: an interrupted kernel run read "1 failed").
     /// </summary>

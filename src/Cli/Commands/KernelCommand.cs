@@ -196,7 +196,9 @@ public static class KernelCommand
         IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
         IReadOnlyDictionary<string, long>? Counters = null, IReadOnlyList<SimService.Domain.Packetdrill.RecordedEvent>? Recording = null);
 
-    internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken)
+    /// <param name="place">Where the machine-wide sysctls' values to restore are kept: the machine's unless a test gives its own.</param>
+    internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken,
+        SavedPlace? place = null)
     {
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
@@ -208,21 +210,22 @@ public static class KernelCommand
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         // A value a killed run left is restored before this run saves the machine's own: left, it refused every --machine-*
         // run (a file already there) while the machine kept the killed run's tcp_mem (review37b M-1).
-        MachineSysctl.RestoreLeftovers(Console.Error);
-        if (machine == MachineWide.None || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, MachineWide.None, cancellationToken);
+        MachineSysctl.RestoreLeftovers(Console.Error, place);
+        RemoveNamespacesOfEndedChildren();
+        if (machine == MachineWide.None || file.Format is not ScenarioJsonFormat) return RunHeld(file, ignoreGsoPsh, MachineWide.None, cancellationToken);
         // --machine-orphans / --machine-mem: the scenario's tcp_max_orphans / tcp_mem set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         var settings = new List<MachineSysctl>();
         try
         {
-            foreach (var kind in MachineSysctl.Of(machine))
+            foreach (var kind in MachineSysctl.Of(machine).Select(k => k.At(place ?? SavedPlace.Machine)))
             {
                 if (document is null || kind.ValueOf(document) is not { Value: { } value }) continue;
                 var (setting, error) = kind.Set(value);
                 if (setting is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
                 settings.Add(setting);
             }
-            var (result, child) = RunChild(file, ignoreGsoPsh, machine, cancellationToken);
+            var (result, child) = RunHeld(file, ignoreGsoPsh, machine, cancellationToken);
             return (result, child is null || settings.Count == 0 ? child : child with { Notes = [.. child.Notes ?? [], .. settings.Select(s => s.Note)] });
         }
         finally
@@ -235,12 +238,23 @@ public static class KernelCommand
     static MachineWide Machine(CommandLine line) =>
         (line.Has("machine-orphans") ? MachineWide.Orphans : MachineWide.None) | (line.Has("machine-mem") ? MachineWide.Mem : MachineWide.None);
 
+    /// <summary>The file run in its child under the machine's lock, a value a killed run left restored first (<see cref="RunFile"/> for a whole run).</summary>
     internal static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken,
         bool record = false)
     {
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         MachineSysctl.RestoreLeftovers(Console.Error);
         RemoveNamespacesOfEndedChildren();
+        return RunHeld(file, ignoreGsoPsh, machine, cancellationToken, record);
+    }
+
+    /// <summary>
+    /// The file run in its child, the caller holding the machine's lock and having restored what a killed run left: once per
+    /// file (tester38 LOW-3: RunFile and the RunChild it called each restored, and each warning about a saved file was said twice).
+    /// </summary>
+    static (FileResult Result, ChildResult? Child) RunHeld(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken,
+        bool record = false)
+    {
         var clock = Stopwatch.StartNew();
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
             .. machine.HasFlag(MachineWide.Orphans) ? ["--machine-orphans"] : Array.Empty<string>(),

@@ -170,7 +170,20 @@ public static class RunCommand
             limit.CancelAfter(wallLimit);
             run = file.Format.RunInProcess(text, name, eventBudget, limit.Token);
         }
-        else run = await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
+        else
+        {
+            try
+            {
+                run = await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The request is cancelled with the tool: the file is reported as in process, and the summary and reports follow
+                // (tester38 MEDIUM-6: the exception went past them, and run --server printed nothing for it nor wrote --json).
+                return (new FileResult(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("$", "the run was stopped: the tool was interrupted")],
+                    null, null, null, clock.Elapsed.TotalSeconds) { Interrupted = true }, null);
+            }
+        }
         if (!run.Valid) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems), run);
         var problems = run.Problems;
         if (run.EventBudgetSpent)

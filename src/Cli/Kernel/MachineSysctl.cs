@@ -1,3 +1,4 @@
+using SimService.Cli.Reports;
 using SimService.Domain.Scenarios;
 
 namespace SimService.Cli.Kernel;
@@ -64,8 +65,10 @@ internal sealed class MachineSysctl : IDisposable
             if (SockstatTcp() is not { } tcp) return (null, "cannot read the TCP line of /proc/net/sockstat");
             if (Refusal(value, tcp) is { } refusal) return (null, refusal);
             // Written down first, so that a run killed before it restores the value leaves it to the next run (RestoreLeftovers).
-            if (SavedValue.Create(Saved, $"{Environment.ProcessId}\n{Sysctl}\n{original}\n") is { } unsaved)
-                return (null, $"cannot keep {Sysctl}'s value to restore in {Saved} ({unsaved}): not set");
+            if (SavedValue.Create(Saved, $"{Saver(Environment.ProcessId)}\n{Sysctl}\n{original}\n") is { } unsaved)
+                return (null, LiveSaver() is { } saver
+                    ? $"not set: process {saver}, a kernel run still going, has {Sysctl} set on the whole machine (its value to restore is kept in {Saved}); run this when it has ended"
+                    : $"cannot keep {Sysctl}'s value to restore in {Saved} ({unsaved}): not set");
             if (Netns.WriteSysctl(Sysctl, value) is { } error)
             {
                 // A vector write refused part-way has stored the numbers before the bad one (__do_proc_dointvec()): put them back.
@@ -88,9 +91,16 @@ internal sealed class MachineSysctl : IDisposable
                 : plain && words.Length == 1 && int.TryParse(value, out _) ? null : $"'{value}' is not a whole number from 0 to {int.MaxValue}";
         }
 
+        /// <summary>The process id of the live run whose value to restore <see cref="Saved"/> holds, or null (none, or its run is gone).</summary>
+        string? LiveSaver()
+        {
+            var (text, _) = SavedValue.Read(Saved, Place.Owner);
+            return text?.Split('\n')[0] is { } first && Alive(first) ? first.Split(' ')[0] : null;
+        }
+
         /// <summary>
         /// Where the value to restore is kept while a run has the sysctl set (<see cref="SavedValue"/>): the run's process
-        /// id, the sysctl's name, then the value.
+        /// id and its start time (<see cref="Saver"/>), the sysctl's name, then the value.
         /// </summary>
         internal string Saved => $"{Place.Folder}/simservice-kernel.{Sysctl}.saved";
 
@@ -118,7 +128,7 @@ internal sealed class MachineSysctl : IDisposable
             var (text, distrust) = SavedValue.Read(kind.Saved, kind.Place.Owner);
             if (text is null && distrust is null) continue;
             var saved = (text ?? "").Split('\n');
-            if (int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
+            if (Alive(saved[0])) continue;
             // Killed before it wrote anything (the sysctl is written after it): nothing to restore.
             if (text == "") { System.IO.File.Delete(kind.Saved); continue; }
             // Before session 37 a run kept "PID\nVALUE\n", without the sysctl's name: the file's name gives it (review37b N-4:
@@ -131,21 +141,53 @@ internal sealed class MachineSysctl : IDisposable
                 : kind.NotAValue(saved[2]);
             if (distrust is not null)
             {
-                error.WriteLine($"simservice: kernel: {kind.Sysctl} not restored from {kind.Saved}: {distrust}; it is left there (remove it if no kernel run of yours was killed)");
+                // Shown escaped: a stray character (a CRLF file's \r) made "it names 'net.ipv4.tcp_mem', not net.ipv4.tcp_mem" (tester38 LOW-4).
+                error.WriteLine(ConsoleReport.Shown($"simservice: kernel: {kind.Sysctl} not restored from {kind.Saved}: {distrust}; it is left there (remove it if no kernel run of yours was killed)"));
                 continue;
             }
             var value = older ? saved[1] : saved[2];
             kind.Restore(value, error);
-            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {value}, left set on the whole machine by a run that did not end (process {saved[0]})");
+            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {value}, left set on the whole machine by a run that did not end (process {saved[0].Split(' ')[0]})");
         }
     }
 
     /// <summary>
-    /// Whether the run that saved a value may still be going: under the machine's kernel-run lock only this process can be
-    /// (another run holding a value holds the lock), so a pid another process reused after a killed run no longer keeps its
-    /// value from being restored (review37b S-1); without the lock, any process of that pid.
+    /// Whether the run that saved a value may still be going, from the saved file's first line. Since session 38 it holds the
+    /// run's process id and start time (<see cref="Saver"/>): alive while that pid's process started then — a pid another
+    /// process reused after a killed run does not keep the value (review37b S-1), and a live run's value is kept from a run
+    /// under any lock file, or none (tester38 MEDIUM-2: under <c>SIMSERVICE_KERNEL_LOCK=FILE</c> a run counted every other
+    /// pid dead and restored a running --machine-mem run's tcp_mem mid-run). An older file's pid alone: under the
+    /// machine's lock only this process can be; without it, any process of that pid.
     /// </summary>
-    static bool Alive(int pid) => pid == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{pid}");
+    static bool Alive(string first) => first.Split(' ') switch
+    {
+        [var pid, var start] => int.TryParse(pid, out var id) && id > 0 && StartTime(id) == start,
+        [var pid] => int.TryParse(pid, out var id) && (id == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{id}")),
+        _ => false,
+    };
+
+    /// <summary>A saved file's first line for process <paramref name="pid"/>: its id and start time, which tell it from a later process given the same id.</summary>
+    internal static string Saver(int pid) => $"{pid} {StartTime(pid)}";
+
+    /// <summary>
+    /// When process <paramref name="pid"/> started, in clock ticks after boot (/proc/PID/stat's 22nd field, starttime), or
+    /// null when there is no such process. The fields after the command's closing parenthesis are counted: the command
+    /// itself may hold spaces and parentheses.
+    /// </summary>
+    internal static string? StartTime(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = System.IO.File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 19 ? fields[19] : null;
+    }
 
     /// <summary>A sysctl's text with its words one space apart (tcp_mem reads back tab-separated).</summary>
     static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));

@@ -265,9 +265,8 @@ public sealed partial class Workload : IEventTarget
         // and took the owner's next connection (an accept() the owner never made; what a log stored under older rules
         // rebuilds). The thread the workload ran is signalled: inet_csk_wait_for_connect() returns sock_intr_errno()
         // (EINTR) and the listener stays the owner's.
-        if (!_ownListener && _sim.EngineRules < EngineRules.WorkloadAcceptEndsWithIt) return;
         _sim.JournalFloor = Spec.Level;
-        _sim.InterruptCall(_acceptCallId);
+        if (_ownListener || _sim.EngineRules >= EngineRules.WorkloadAcceptEndsWithIt) _sim.InterruptCall(_acceptCallId);
         if (_ownListener) Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
         _sim.JournalFloor = _floorBefore;
     }

@@ -14,6 +14,21 @@ public class TimeSeriesTests
     static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
 
     /// <summary>
+    /// The sample instants are whole nanoseconds computed exactly, the last one toNs: over the clock's whole range they were
+    /// computed in doubles, every instant rounded to a multiple of 512 ns and the last 512 ns short of toNs (tester38 LOW-6).
+    /// </summary>
+    [Fact]
+    public void Evenly_OverTheClocksWholeRange_ExactInstantsEndingAtTo()
+    {
+        var to = SimTime.MaxClock;
+
+        var times = TimeSampler.Evenly(SimTime.Zero, to, 240);
+
+        Assert.Equal(240, times.Count);
+        Assert.Equal([SimTime.Zero, new SimTime(13_204_016_736_401_673), new SimTime(3_142_555_983_263_598_326), to], [times[0], times[1], times[^2], times[^1]]);
+    }
+
+    /// <summary>
     /// A TIME-WAIT storm made of calls: 40 short connections, one every 100 ms, each closed by the client first,
     /// on a client with 50 ephemeral ports and tcp_max_tw_buckets 30. Sampled every 250 ms while it runs.
     /// </summary>
