@@ -184,6 +184,33 @@ public class WorkloadInterferenceTests
         return outcome.Result.Simulation;
     }
 
+    /// <summary>
+    /// A workload on an adopted listener at level counters or states gives the journal back its level when it ends, under
+    /// every rules version (review38b M-1: under 3 and older the rules gate returned before the level was restored, and
+    /// every later event of a stored log went unrecorded).
+    /// </summary>
+    [Theory]
+    [InlineData("counters", 3)]
+    [InlineData("states", 3)]
+    [InlineData("counters", 4)]
+    public void WorkloadOnAnAdoptedListener_EndsWithTheJournalAtItsLevelAgain_UnderEveryRulesVersion(string level, int rules)
+    {
+        var outcome = ScenarioRunner.Run($$$"""
+            {"name":"w","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},"links":[{"between":["client","server"],"delay":"1ms"}],"steps":[
+              {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
+              {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":1000,"count":5,"level":"{{{level}}}"}},
+              {"at":"1s","host":"client","process":"app","call":"connect","to":"server:80","as":"c","expect":{"result":0}},
+              {"at":"1100ms","host":"server","process":"srv","call":"accept","socket":"l","as":"a"}
+            ],"runUntil":"2s","engineRules":{{{rules}}}}
+            """);
+
+        Assert.Empty(outcome.ParseErrors);
+        var sim = outcome.Result!.Simulation;
+        Assert.True(sim.FindWorkload(1)!.Done);
+        Assert.Equal(JournalLevel.Full, sim.JournalFloor);
+        Assert.Contains(sim.Journal, e => e.At.Ns >= 1_000_000_000);
+    }
+
     static string JournalLines(Simulation sim) =>
         string.Concat(sim.Journal.Select(e => $"{e.At} #{e.Seq} {JournalText.Describe(e)}\n"));
 }
