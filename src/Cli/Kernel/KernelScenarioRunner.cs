@@ -473,7 +473,16 @@ internal sealed class KernelScenarioRunner
                 _sockets.CloseAll(kill.Host, kill.Process);
                 break;
             case WorkloadStep workload:
-                _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload.Listen(); // prepared before its time (Execute)
+                var started = _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload;
+                // Simulation.StartWorkload: one workload runs at a time. The reader refuses a step sure to overlap (before the
+                // last arrival); one that comes after it, while connections are still open, is refused here as the engine's run does.
+                if (_workloads.TakeWhile(w => !ReferenceEquals(w.Step, workload)).FirstOrDefault(w => !w.Workload.Done).Step is { } running)
+                {
+                    var overlap = $"the workload of {running.Path} is still running on the kernel: one workload runs at a time";
+                    started.Refuse(overlap);
+                    _errors.Add(new(step.Path, overlap));
+                }
+                else started.Listen(); // prepared before its time (Execute)
                 break;
             default:
                 throw new InvalidOperationException($"step {step.GetType().Name} is not run on the kernel");
