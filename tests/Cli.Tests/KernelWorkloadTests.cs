@@ -256,4 +256,46 @@ public sealed class KernelWorkloadTests
             workload.Stop();
         }
     }
+
+    /// <summary>
+    /// A scenario with a workload keeps its link emulators' and workload's threads on one CPU (the machine's last): a
+    /// client's recv() woken by a response's first segment then waits until the emulator has written the rest, as the
+    /// engine runs the woken call after the segments of its instant (tester38 MEDIUM-3: on the other core it owned the
+    /// socket and the rest went to its backlog, TCPBacklogCoalesce 0 → 1, one ACK fewer). A scenario without one is not pinned.
+    /// </summary>
+    [Fact]
+    public void AWorkloadsThreads_KeepToTheLinkEmulatorsCpu()
+    {
+        var doc = Parse("\"clients\":[\"c\"],\"server\":\"s\",\"rate\":100,\"count\":3");
+        int? cpu = KernelScenarioRunner.WorkloadCpu(doc);
+        int before = ThreadsKeptTo(cpu);
+
+        var workload = KernelWorkload.Create(doc.Steps.OfType<WorkloadStep>().Single(), new Dictionary<string, HostNamespace>(),
+            new Dictionary<string, uint> { ["c"] = 0x7F000001, ["s"] = 0x7F000001 }, cpu: cpu);
+        try
+        {
+            Assert.Equal(Environment.ProcessorCount - 1, cpu);
+            Assert.Null(KernelScenarioRunner.WorkloadCpu(ScenarioParser.Parse(
+                "{\"name\":\"w\",\"hosts\":{\"c\":{\"address\":\"10.0.0.1\"}},\"steps\":[{\"host\":\"c\",\"call\":\"socket\",\"as\":\"x\"}]}").Document!));
+            // Its 8 pooled threads (3 connections' sides, the accept loop, the arrivals) keep to that CPU once started.
+            Assert.True(SpinWait.SpinUntil(() => ThreadsKeptTo(cpu) - before >= 8, TimeSpan.FromSeconds(10)), $"{ThreadsKeptTo(cpu) - before} threads kept to CPU {cpu}");
+        }
+        finally
+        {
+            workload.Stop();
+        }
+    }
+
+    /// <summary>This process's threads allowed on <paramref name="cpu"/> alone (/proc/self/task/*/status, Cpus_allowed_list).</summary>
+    private static int ThreadsKeptTo(int? cpu) => Directory.GetDirectories("/proc/self/task").Count(task =>
+    {
+        try
+        {
+            return File.ReadLines(Path.Combine(task, "status")).Any(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal) && l.Split(':')[1].Trim() == $"{cpu}");
+        }
+        catch (IOException)
+        {
+            return false; // the thread ended meanwhile
+        }
+    });
 }

@@ -48,9 +48,13 @@ internal sealed class KernelWorkload
     /// <summary>socket() in a host's namespace: the descriptor (or -1) and the errno.</summary>
     readonly Func<string, (int Fd, int Errno)> _socket;
 
+    /// <summary>The CPU its threads keep to, the link emulators' (<see cref="KernelScenarioRunner.WorkloadCpu"/>), or null.</summary>
+    readonly int? _cpu;
+
     KernelWorkload(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
-        Func<string, (int Fd, int Errno)>? socket)
+        Func<string, (int Fd, int Errno)>? socket, int? cpu)
     {
+        _cpu = cpu;
         _step = step;
         _spec = step.Spec;
         _hosts = hosts;
@@ -66,9 +70,9 @@ internal sealed class KernelWorkload
     /// workload of 500 connections arriving within 0.5 µs made 282 connect()s in the run's second (tester38 MEDIUM-4).
     /// </summary>
     public static KernelWorkload Create(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
-        Func<string, (int Fd, int Errno)>? socket = null)
+        Func<string, (int Fd, int Errno)>? socket = null, int? cpu = null)
     {
-        var w = new KernelWorkload(step, hosts, addresses, socket);
+        var w = new KernelWorkload(step, hosts, addresses, socket, cpu);
         int threads = ThreadsNeeded(step.Spec);
         for (int i = 0; i < threads; i++) w.StartThread(w.Serve);
         w._idle = threads;
@@ -236,6 +240,7 @@ internal sealed class KernelWorkload
         var t = new Thread(() =>
         {
             Libc.RealTime(Libc.RunnerPriority);
+            Libc.PinTo(_cpu);
             run();
         }, 256 * 1024) { IsBackground = true };
         lock (_lock) _threads.Add(t);
