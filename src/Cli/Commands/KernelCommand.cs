@@ -552,14 +552,22 @@ public static class KernelCommand
         ? FuzzEdge.Shifts.Where(s => s.StepMs == 0).Select(s => s.LinkMs).MinBy(ms => Math.Abs(ms * 1e6 - ns))
         : null;
 
+    /// <summary>
+    /// The engine's segments of a scenario as --trace prints them, a workload's included whatever its journal level (tester38
+    /// LOW-5: at its default "counters" none was kept, and the engine's column was empty beside the kernel's).
+    /// </summary>
+    internal static List<string> EngineSegments(SimService.Domain.Scenarios.ScenarioDocument document)
+    {
+        var run = SimService.Domain.Scenarios.ScenarioRunner.Run(RunOutcome.EveryPacketKept(document));
+        return [.. SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(run.Simulation.Journal, a => run.Simulation.FindHost(a)?.Name).Select(p => p.ToString())];
+    }
+
     /// <summary>--trace: the engine's segments of the same scenario beside the kernel's, one pair per line in the order each was sent.</summary>
     static void WriteTraces(TextWriter output, ScenarioFile file, IReadOnlyList<string> kernel)
     {
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         if (document is null) return;
-        var run = SimService.Domain.Scenarios.ScenarioRunner.Run(document);
-        var engine = SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(run.Simulation.Journal, a => run.Simulation.FindHost(a)?.Name)
-            .Select(p => p.ToString()).ToList();
+        var engine = EngineSegments(document);
         int width = Math.Max(6, engine.Count == 0 ? 0 : engine.Max(e => e.Length));
         output.WriteLine($"         {"engine".PadRight(width)} | kernel");
         for (int i = 0; i < Math.Max(engine.Count, kernel.Count); i++)

@@ -259,14 +259,25 @@ internal sealed class KernelScenarioRunner
             var (a, errorA) = Attach(link.A, link.B, $"sl{i}");
             var (b, errorB) = Attach(link.B, link.A, $"sl{i}");
             if ((errorA ?? errorB) is { } error) return error;
-            _links.Add(new LinkEmulator(link, a, b, _doc.Seed));
+            _links.Add(new LinkEmulator(link, a, b, _doc.Seed, WorkloadCpu(_doc)));
             if (link.Loss is > 0 and < 1 && !link.LossBySegment)
                 _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
         }
         _sockets = new ScenarioCalls(_hosts, _addresses, _doc.EngineRules ?? EngineRules.Current);
-        foreach (var workload in _doc.Steps.OfType<WorkloadStep>()) _workloads.Add((workload, KernelWorkload.Create(workload, _hosts, _addresses)));
+        foreach (var workload in _doc.Steps.OfType<WorkloadStep>()) _workloads.Add((workload, KernelWorkload.Create(workload, _hosts, _addresses, cpu: WorkloadCpu(_doc))));
         return null;
     }
+
+    /// <summary>
+    /// The CPU a scenario with a workload step keeps its link emulators' and workload's threads on (the machine's last), or
+    /// null. The engine delivers the segments due at one instant, then runs the call they woke; on two cores a client's
+    /// recv() thread, woken by the first segment of a response, ran on the other core and owned the socket while the
+    /// emulator wrote the next ones, so tcp_v4_rcv() put them in its backlog (TCPBacklogCoalesce 0 → 1) — one ACK fewer,
+    /// TCPRcvCoalesce and TCPHPHits lower (tester38 MEDIUM-3). On the emulator's core the woken thread (priority
+    /// <see cref="Libc.RunnerPriority"/>) waits until the emulator (60) has written what is due and sleeps.
+    /// </summary>
+    internal static int? WorkloadCpu(ScenarioDocument doc) =>
+        doc.Steps.Any(s => s is WorkloadStep) ? Environment.ProcessorCount - 1 : null;
 
     IEnumerable<uint> AddressesOf(ScenarioHost host) => [host.Address, .. host.Addresses ?? []];
 
@@ -473,7 +484,16 @@ internal sealed class KernelScenarioRunner
                 _sockets.CloseAll(kill.Host, kill.Process);
                 break;
             case WorkloadStep workload:
-                _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload.Listen(); // prepared before its time (Execute)
+                var started = _workloads.Single(w => ReferenceEquals(w.Step, workload)).Workload;
+                // Simulation.StartWorkload: one workload runs at a time. The reader refuses a step sure to overlap (before the
+                // last arrival); one that comes after it, while connections are still open, is refused here as the engine's run does.
+                if (_workloads.TakeWhile(w => !ReferenceEquals(w.Step, workload)).FirstOrDefault(w => !w.Workload.Done).Step is { } running)
+                {
+                    var overlap = $"the workload of {running.Path} is still running on the kernel: one workload runs at a time";
+                    started.Refuse(overlap);
+                    _errors.Add(new(step.Path, overlap));
+                }
+                else started.Listen(); // prepared before its time (Execute)
                 break;
             default:
                 throw new InvalidOperationException($"step {step.GetType().Name} is not run on the kernel");

@@ -17,7 +17,10 @@ namespace SimService.Cli.Kernel;
 /// </summary>
 internal sealed class KernelWorkload
 {
-    /// <summary>The most connections a workload step runs on the kernel: a thread per side of each open connection.</summary>
+    /// <summary>
+    /// The most connections the workload steps of a scenario run on the kernel, all steps together: a thread for each side of
+    /// every connection, all started before the run's clock (<see cref="Create"/>).
+    /// </summary>
     public const int MaxConnections = 500;
 
     /// <summary>How long before its arrival a client's thread is started (it then sleeps to its time).</summary>
@@ -45,9 +48,13 @@ internal sealed class KernelWorkload
     /// <summary>socket() in a host's namespace: the descriptor (or -1) and the errno.</summary>
     readonly Func<string, (int Fd, int Errno)> _socket;
 
+    /// <summary>The CPU its threads keep to, the link emulators' (<see cref="KernelScenarioRunner.WorkloadCpu"/>), or null.</summary>
+    readonly int? _cpu;
+
     KernelWorkload(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
-        Func<string, (int Fd, int Errno)>? socket)
+        Func<string, (int Fd, int Errno)>? socket, int? cpu)
     {
+        _cpu = cpu;
         _step = step;
         _spec = step.Spec;
         _hosts = hosts;
@@ -56,23 +63,36 @@ internal sealed class KernelWorkload
     }
 
     /// <summary>
-    /// The workload of <paramref name="step"/>, made when the run is set up, before its clock starts: its threads are
-    /// started now (<see cref="PooledThreads"/> at most), each waiting for a side of a connection to serve. A thread started
-    /// while the run went on began 16 ms after its Thread.Start() on this loaded machine (a server's child read its request
-    /// that late, and its response went out 19 ms after the engine's).
+    /// The workload of <paramref name="step"/>, made when the run is set up, before its clock starts: every thread it can
+    /// need is started now, each waiting for a side of a connection to serve — a side of each connection, the accept loop
+    /// and the arrivals (<see cref="ThreadsNeeded"/>). A thread started while the run went on began 16 ms after its
+    /// Thread.Start() on this loaded machine (a server's child read its request that late); with 128 threads pooled, a
+    /// workload of 500 connections arriving within 0.5 µs made 282 connect()s in the run's second (tester38 MEDIUM-4).
     /// </summary>
     public static KernelWorkload Create(WorkloadStep step, IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses,
-        Func<string, (int Fd, int Errno)>? socket = null)
+        Func<string, (int Fd, int Errno)>? socket = null, int? cpu = null)
     {
-        var w = new KernelWorkload(step, hosts, addresses, socket);
-        long threads = Math.Min(PooledThreads, 2 * step.Spec.Connections + 2);
+        var w = new KernelWorkload(step, hosts, addresses, socket, cpu);
+        int threads = ThreadsNeeded(step.Spec);
         for (int i = 0; i < threads; i++) w.StartThread(w.Serve);
-        w._idle = (int)threads;
+        w._idle = threads;
+        w._pooled = threads;
         return w;
     }
 
-    /// <summary>The most threads a workload starts before the run (a side of a connection beyond them starts one of its own).</summary>
-    const int PooledThreads = 128;
+    /// <summary>The most threads a workload's sides use at once: each connection's two, its accept loop, its arrivals.</summary>
+    static int ThreadsNeeded(WorkloadSpec spec) => (int)Math.Min(2 * spec.Connections + 2, 2 * MaxConnections + 2);
+
+    int _pooled;
+
+    /// <summary>Threads started after <see cref="Create"/> (a side that found no pooled thread idle): none when the pool holds every side.</summary>
+    internal int ThreadsStartedLate
+    {
+        get
+        {
+            lock (_lock) return _threads.Count - _pooled;
+        }
+    }
 
     readonly System.Collections.Concurrent.BlockingCollection<Action> _queue = [];
     int _idle;
@@ -87,16 +107,54 @@ internal sealed class KernelWorkload
         }
     }
 
+    /// <summary>
+    /// How often the harness makes a workload's connection at best. On two cores 500 connections arriving within 0.5 µs
+    /// (every thread pooled) sent their SYNs from 4 to 233 ms into the run (tester38's wfast500.json, 6.18.44, 18:12 UTC);
+    /// on the one CPU a workload's threads keep to (<see cref="KernelScenarioRunner.WorkloadCpu"/>) 500 arriving every 1 ms
+    /// sent theirs 4 to 36 ms late, a median 13 ms (w500.json, 18:43 UTC): about one a millisecond. Arrivals closer than
+    /// that fall behind their times.
+    /// </summary>
+    const long ConnectEveryNs = 1_000_000;
+
     /// <summary>Why the kernel run cannot make this workload step (null: it can).</summary>
     public static string? Unsupported(WorkloadStep step, ScenarioDocument doc, SimDuration longestRun)
     {
         var spec = step.Spec;
         if (spec.GeneratedClients > 0) return "a workload of generated clients (its hosts are not the document's): name the clients";
         if (spec.Connections > MaxConnections) return $"a workload of {spec.Connections:N0} connections (at most {MaxConnections}: a thread for each side of a connection)";
-        long lastArrival = step.At.Ns + spec.ArrivalOffsetNs(spec.Connections - 1);
-        if (lastArrival > longestRun.Ns) return $"its last connection starts at {new SimTime(lastArrival)}, past the kernel run's {longestRun}";
-        if (doc.Steps.OfType<CallStep>().Any(c => c.Host == spec.Server && c.Call == SocketCall.Listen))
-            return "a workload adopting a listener: the scenario's own steps listen on the server";
+        // The threads of every workload step are started before the run (Create): the cap holds for all steps together
+        // (tester38 LOW-9: three steps of 300 ran 900 connections' threads at once).
+        long upToHere = doc.Steps.OfType<WorkloadStep>().TakeWhile(w => !ReferenceEquals(w, step)).Sum(w => w.Spec.Connections) + spec.Connections;
+        if (upToHere > MaxConnections)
+            return $"the scenario's workload steps make {upToHere:N0} connections up to this one (at most {MaxConnections} in all: a thread for each side of every connection, started before the run)";
+        if (step.LastArrival > new SimTime(longestRun.Ns)) return $"its last connection starts at {step.LastArrival}, past the kernel run's {longestRun}";
+        long behind = spec.Connections * ConnectEveryNs - spec.ArrivalOffsetNs(spec.Connections - 1);
+        if (behind > KernelScenarioRunner.Tolerance.Ns)
+            return $"its {spec.Connections:N0} connections arrive within {new SimDuration(spec.ArrivalOffsetNs(spec.Connections - 1))}: the harness makes a connection"
+                + $" every {new SimDuration(ConnectEveryNs)} at best, so its last would start {new SimDuration(behind)} late, past the {KernelScenarioRunner.Tolerance} a kernel run's times are held to";
+        if (AdoptedListener(step, doc) is { } listen)
+            return $"a workload adopting a listener: {listen.Path} listens on {spec.Server}:{spec.Port} before it";
+        return null;
+    }
+
+    /// <summary>
+    /// The listen step whose listener on the workload's server and port would exist at the workload's step — the one
+    /// Workload.Listen() takes over (Workload.OwnedListener) — or null: one on another port, or closed before, is not
+    /// adopted (tester38 LOW-7). A listen on a socket bound to no port the document gives (port 0, or no bind step) counts.
+    /// </summary>
+    static CallStep? AdoptedListener(WorkloadStep step, ScenarioDocument doc)
+    {
+        var before = doc.Steps.TakeWhile(s => !ReferenceEquals(s, step)).OfType<CallStep>().Where(c => c.Host == step.Spec.Server).ToList();
+        for (int i = 0; i < before.Count; i++)
+        {
+            var listen = before[i];
+            if (listen.Call != SocketCall.Listen) continue;
+            var alias = listen.As ?? listen.Socket;
+            int? port = listen.Port ?? before.Take(i).LastOrDefault(b => b.Call == SocketCall.Bind && b.Socket == alias)?.Port;
+            if (port is > 0 && port != step.Spec.Port) continue;
+            if (alias is not null && before.Skip(i + 1).Any(c => c.Call == SocketCall.Close && c.Socket == alias)) continue;
+            return listen;
+        }
         return null;
     }
 
@@ -169,6 +227,10 @@ internal sealed class KernelWorkload
         {
             work();
         }
+        catch (Abandoned)
+        {
+            // The workload was drained: the side makes no further call, its descriptor left open (Stop closes it after the run).
+        }
         catch (Exception e)
         {
             Fail(e.Message);
@@ -180,6 +242,7 @@ internal sealed class KernelWorkload
         var t = new Thread(() =>
         {
             Libc.RealTime(Libc.RunnerPriority);
+            Libc.PinTo(_cpu);
             run();
         }, 256 * 1024) { IsBackground = true };
         lock (_lock) _threads.Add(t);
@@ -252,9 +315,23 @@ internal sealed class KernelWorkload
     void NotRun(string why)
     {
         Fail(why);
+        Refuse(why);
+    }
+
+    /// <summary>
+    /// The step is not run (<see cref="Refusal"/>): no listener, no connection. The runner's refusal when another workload
+    /// is still running at its time, as Simulation.StartWorkload refuses it.
+    /// </summary>
+    public void Refuse(string why)
+    {
         lock (_lock) _refusal = why;
         _stopping = true;
+        _listening.Set();
+        _finished.Set();
     }
+
+    /// <summary>Whether the workload has ended (Workload.Done): every side finished, drained, or the step not run.</summary>
+    public bool Done => _finished.IsSet;
 
     string? _refusal;
 
@@ -311,6 +388,46 @@ internal sealed class KernelWorkload
         }
         lock (_lock) _arrivalsDone = true;
         SideFinished(counted: false);
+        DrainAt(_startNs + _spec.ArrivalOffsetNs(_spec.Connections - 1), _spec.DrainLimit.Ns);
+    }
+
+    /// <summary>
+    /// Workload.Arrive's drain timer: <paramref name="limitNs"/> after the last arrival, a workload not finished by then ends
+    /// (Workload.Finish(drained: true)): its listener is closed — shutdown() wakes the accept(), as the engine's
+    /// InterruptCall, and inet_csk_listen_stop() resets the children not accepted, as the engine's close() of it — and its
+    /// connections stop acting: each side makes no call after the one it is in returns (<see cref="StopIfDrained"/>), its
+    /// socket left as it is (tester38 MEDIUM-5: the kernel served connections the engine abandoned).
+    /// </summary>
+    void DrainAt(long lastArrivalNs, long limitNs)
+    {
+        long at = limitNs > long.MaxValue - lastArrivalNs ? long.MaxValue : lastArrivalNs + limitNs;
+        // Polled, so that Stop (the run's end, usually long before a 300 s default limit) ends the wait within 100 ms.
+        while (!_stopping && !_finished.IsSet && Libc.MonotonicNs() < at - 2_000_000) _finished.Wait(100);
+        if (_stopping || _finished.IsSet) return;
+        Libc.SleepThenSpinUntil(at);
+        int listener;
+        lock (_lock)
+        {
+            if (_listener < 0 || _stopping) return; // every side finished just before (CheckDone closed it), or the run ended
+            _drained = true;
+            listener = _listener;
+            _listener = -1;
+            if (!_open.Remove(listener)) return;
+        }
+        Libc.shutdown(listener, ShutRdWr);
+        Libc.close(listener);
+        _finished.Set();
+    }
+
+    volatile bool _drained;
+
+    /// <summary>Thrown by a side that finds the workload drained after a call returned: the side ends where it is.</summary>
+    sealed class Abandoned : Exception;
+
+    /// <summary>Workload.Connection.OnDue: once the workload is done (drained), a returned call's side stops acting.</summary>
+    void StopIfDrained()
+    {
+        if (_drained) throw new Abandoned();
     }
 
     /// <summary>ClientConnection: connect → send the request → read the response → its part of the close.</summary>
@@ -330,6 +447,7 @@ internal sealed class KernelWorkload
         int r;
         do r = Libc.connect(fd, ref to, 16); while (r != 0 && Libc.Errno == Libc.EINTR && !_stopping);
         var errno = r == 0 ? null : ErrnoNames.Of(Libc.Errno);
+        StopIfDrained(); // the engine counts a connect() by its return, which a drained workload no longer takes
         CountConnect(errno);
         if (errno is not null || (_spec.RequestBytes > 0 && !Send(fd, _spec.RequestBytes)))
         {
@@ -356,6 +474,7 @@ internal sealed class KernelWorkload
     {
         if (_spec.RequestBytes > 0 && !ReceiveWhole(fd, _spec.RequestBytes)) return;
         if (_spec.ThinkTime.Ns > 0) Libc.SleepThenSpinUntil(Libc.MonotonicNs() + _spec.ThinkTime.Ns);
+        StopIfDrained();
         if (_spec.ResponseBytes > 0 && !Send(fd, _spec.ResponseBytes)) Close(fd, CloseStyle.Close);
         else if (_spec.CloseFirst == CloseFirst.Client) AwaitEof(fd);
         else if (_spec.CloseFirst == CloseFirst.Both) CloseTogether(fd, client: false);
@@ -369,6 +488,7 @@ internal sealed class KernelWorkload
         for (long left = bytes; left > 0;)
         {
             nint n = Libc.send(fd, buffer, (nint)Math.Min(left, buffer.Length), 0x4000 /* MSG_NOSIGNAL */);
+            StopIfDrained();
             if (n < 0 && Libc.Errno == Libc.EINTR && !_stopping) continue;
             if (n <= 0) return false;
             left -= n;
@@ -383,6 +503,7 @@ internal sealed class KernelWorkload
         for (long received = 0; received < expected;)
         {
             nint n = Libc.recv(fd, buffer, buffer.Length, 0);
+            StopIfDrained();
             if (n < 0 && Libc.Errno == Libc.EINTR && !_stopping) continue;
             if (n <= 0)
             {
@@ -399,7 +520,12 @@ internal sealed class KernelWorkload
     {
         var buffer = new byte[65536];
         nint n;
-        do n = Libc.recv(fd, buffer, buffer.Length, 0); while (n > 0 || (n < 0 && Libc.Errno == Libc.EINTR && !_stopping));
+        do
+        {
+            n = Libc.recv(fd, buffer, buffer.Length, 0);
+            StopIfDrained();
+        }
+        while (n > 0 || (n < 0 && Libc.Errno == Libc.EINTR && !_stopping));
         Close(fd, CloseStyle.Close);
     }
 
@@ -415,7 +541,8 @@ internal sealed class KernelWorkload
         lock (_lock)
             if (!_together.Remove(tuple, out peer)) _together[tuple] = mine;
         if (peer is not null) peer.Set();
-        else while (!mine.Wait(100) && !_stopping) { }
+        else
+            while (!mine.Wait(100) && !_stopping) StopIfDrained();
         Close(fd, _spec.CloseStyle);
     }
 

@@ -110,6 +110,7 @@ internal static partial class Libc
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
     [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec request, IntPtr remain);
     [DllImport("libc", SetLastError = true)] public static extern int sched_setscheduler(int pid, int policy, ref int priority);
+    [DllImport("libc", SetLastError = true)] static extern int sched_setaffinity(int pid, nint size, ref ulong mask);
 
     public static int Errno => Marshal.GetLastPInvokeError();
 
@@ -174,6 +175,14 @@ internal static partial class Libc
     /// processes; ignored where not permitted (the run then only tolerates more lateness).
     /// </summary>
     public static bool RealTime(int priority = 50) => sched_setscheduler(0, SCHED_FIFO, ref priority) == 0;
+
+    /// <summary>Keeps the calling thread on <paramref name="cpu"/> (sched_setaffinity of the thread); null leaves it free.</summary>
+    public static bool PinTo(int? cpu)
+    {
+        if (cpu is not { } c || c is < 0 or > 63) return false;
+        ulong mask = 1UL << c;
+        return sched_setaffinity(0, sizeof(ulong), ref mask) == 0;
+    }
 
     public static SockaddrIn Address(uint addressHostOrder, ushort port) => new()
     {

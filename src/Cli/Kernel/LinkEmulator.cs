@@ -42,8 +42,12 @@ internal sealed class LinkEmulator
     volatile bool _stop;
     readonly Thread _thread;
 
-    public LinkEmulator(ScenarioLink link, int fdA, int fdB, long seed)
+    /// <summary>The CPU its thread keeps to (<see cref="KernelScenarioRunner"/>: a scenario with a workload), or null.</summary>
+    readonly int? _cpu;
+
+    public LinkEmulator(ScenarioLink link, int fdA, int fdB, long seed, int? cpu = null)
     {
+        _cpu = cpu;
         _link = new Link(link.A, link.B, link.Delay, link.Loss);
         if (link.LossBySegment) _link.LoseBySegment(seed);
         _seed = seed;
@@ -130,6 +134,7 @@ internal sealed class LinkEmulator
     void Forward()
     {
         Libc.RealTime(60);
+        Libc.PinTo(_cpu);
         var fds = new Libc.PollFd[] { new() { Fd = _fdA, Events = Libc.POLLIN }, new() { Fd = _fdB, Events = Libc.POLLIN } };
         var buffer = new byte[65536];
         while (!_stop)

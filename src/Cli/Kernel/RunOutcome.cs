@@ -91,14 +91,20 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
     /// The engine's outcome of <paramref name="doc"/>: runs it (as <c>simservice run</c> does), taking every host's
     /// listing at each expect step and at the end, and each host's Tcp/TcpExt counters (with CurrEstab) at the end.
     /// </summary>
+    /// <summary>
+    /// The document with its workloads at journal level "full": a workload's level decides only which events are kept, not
+    /// what happens, and a comparison or a trace keeps every packet (at "counters" or "states" the engine's run recorded
+    /// none of a workload's segments).
+    /// </summary>
+    public static ScenarioDocument EveryPacketKept(ScenarioDocument doc) =>
+        doc with { Steps = [.. doc.Steps.Select(s => s is WorkloadStep w ? w with { Spec = w.Spec with { Level = Domain.Journal.JournalLevel.Full } } : s)] };
+
     public static RunOutcome OfEngine(ScenarioDocument doc)
     {
         var snapshots = new List<OutcomeSnapshot>();
         static OutcomeReading Listing(Domain.Engine.Simulation sim) => new(sim.Now.Ns,
             [.. sim.Hosts.SelectMany(SocketListing.Rows).Select(r => OutcomeSocket.Of(r, a => sim.FindHost(a)?.Name)).OfType<OutcomeSocket>()]);
-        // A workload's journal level decides only which events are kept, not what happens: the comparison keeps every
-        // packet (at "counters" or "states" the engine's run recorded none of a workload's segments).
-        doc = doc with { Steps = [.. doc.Steps.Select(s => s is WorkloadStep w ? w with { Spec = w.Spec with { Level = Domain.Journal.JournalLevel.Full } } : s)] };
+        doc = EveryPacketKept(doc);
         var run = ScenarioRunner.Run(doc, new ScenarioRunOptions
         {
             AtExpect = (step, sim) => snapshots.Add(new OutcomeSnapshot(step.Path, step.At.Ns, [Listing(sim)])),

@@ -467,8 +467,12 @@ internal sealed partial class ScenarioReader
         if (f is null) return null;
         int errors = _errors.Count;
         var d = new Workloads.WorkloadSpec();
-        var clients = f["clients"] is { } cm ? Array(cm, nonEmpty: true).Select(c => LinuxHost(c)).ToList() : [];
+        var clientMembers = f["clients"] is { } cm ? Array(cm, nonEmpty: true) : [];
+        var clients = clientMembers.Select(c => LinuxHost(c)).ToList();
         var server = LinuxHost(Required(f, "server"));
+        // Workload.Start's rule, at the field the API's request names (tester38 LOW-8: VALID, then a run error at the step).
+        for (int j = 0; j < clients.Count; j++)
+            if (!stored && server is not null && clients[j] == server) Error(clientMembers[j].Path, "a client cannot be the server");
         var spec = d with
         {
             Clients = [.. clients.Where(c => c is not null).Select(c => c!)],
@@ -518,6 +522,19 @@ internal sealed partial class ScenarioReader
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), beyond.Field!), beyond.Message);
             return null;
         }
-        return new WorkloadStep(at, path, spec);
+        var step = new WorkloadStep(at, path, spec);
+        if (!stored && _runningWorkload is { } running && running.StillRunningAt(at))
+        {
+            // Simulation.StartWorkload's rule where it is sure to hold: before its last arrival (or at its own instant) a workload
+            // is never done, so the engine refuses this step when it comes (tester38 LOW-9: VALID, then a run error).
+            Error(path, $"the workload of {running.Path} is still running at {at} (its last connection starts at {running.LastArrival}):"
+                + " one workload runs at a time; start this one after it ends");
+            return null;
+        }
+        _runningWorkload = step;
+        return step;
     }
+
+    /// <summary>The last workload step read: the one a later workload step must not overlap.</summary>
+    WorkloadStep? _runningWorkload;
 }

@@ -98,6 +98,15 @@ public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpe
 {
     /// <summary>The JSON path of the step's <c>generatedClients</c>: <c>$.steps[i].workload.generatedClients</c>.</summary>
     public static string GeneratedClientsPath(string stepPath) => JsonPath.Member(JsonPath.Member(stepPath, "workload"), "generatedClients");
+
+    /// <summary>Its last connection's arrival (<see cref="Workloads.WorkloadSpec.ArrivalOffsetNs"/>; the clock's end past it).</summary>
+    public SimTime LastArrival => new(At.Ns + Math.Min(Spec.ArrivalOffsetNs(Math.Max(0, Spec.Connections - 1)), long.MaxValue - At.Ns));
+
+    /// <summary>
+    /// Whether the workload is sure to be still running when a step at <paramref name="at"/> comes: before its last arrival
+    /// (Workload.CheckDone waits for every arrival; the drain limit counts from the last).
+    /// </summary>
+    public bool StillRunningAt(SimTime at) => at < LastArrival;
 }
 
 /// <summary>Checks made at this point of virtual time.</summary>

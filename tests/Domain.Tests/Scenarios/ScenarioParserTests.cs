@@ -319,6 +319,60 @@ public class ScenarioParserTests
         Assert.Equal($"{clients} is outside 1..200000", error.Message);
     }
 
+    /// <summary>
+    /// A workload whose client is its server is refused at that client, as the API's POST …/workloads names it (tester38
+    /// LOW-8: VALID, then a run error at the step, and the kernel run made it).
+    /// </summary>
+    [Fact]
+    public void Parse_WorkloadWhoseClientIsItsServer_InvalidAtThatClient()
+    {
+        var error = Assert.Single(ScenarioJson.ParseWithStep(
+            """{ "workload": { "clients": ["client", "server"], "server": "server", "port": 81, "rate": 1, "count": 1 } }""").Errors);
+
+        Assert.Equal(("$.steps[4].workload.clients[1]", "a client cannot be the server"), (error.Path, error.Message));
+    }
+
+    /// <summary>
+    /// A workload step before the previous workload's last arrival is refused at the step: the engine's run would refuse it
+    /// (one workload runs at a time, and one is not done before its last arrival), so validate, run and kernel say INVALID
+    /// alike (tester38 LOW-9: VALID, a run error, and the kernel ran both at once). At the last arrival it is read: whether
+    /// the first has ended then is the run's to say. 3 connections at rate 10 arrive at 0, 100 and 200 ms.
+    /// </summary>
+    [Theory]
+    [InlineData("199ms", true)]
+    [InlineData("0ms", true)]
+    [InlineData("200ms", false)]
+    public void Parse_WorkloadStepBeforeThePreviousWorkloadsLastArrival_InvalidAtTheStep(string after, bool invalid)
+    {
+        var result = ScenarioJson.ParseWith(d =>
+        {
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "workload": { "clients": ["client"], "server": "server", "port": 81, "rate": 10, "count": 3 } }"""));
+            d["steps"]!.AsArray().Add(JsonNode.Parse($$"""{ "at": "+{{after}}", "workload": { "clients": ["client"], "server": "server", "port": 82, "rate": 10, "count": 1 } }"""));
+        });
+
+        if (!invalid)
+        {
+            Assert.True(result.IsValid, string.Join("; ", result.Errors));
+            return;
+        }
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$.steps[5]", error.Path);
+        Assert.StartsWith("the workload of $.steps[4] is still running at ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("(its last connection starts at 301ms): one workload runs at a time; start this one after it ends", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The rule holds for the engine: a document read with it refused is refused by the run too (the step's run error).</summary>
+    [Fact]
+    public void Run_AWorkloadStepTheReaderRefuses_TheEngineRefusesToo()
+    {
+        var doc = ScenarioParser.ParseStored(ScenarioJson.Base.Replace("""{ "at": "+100ms", "host": "client", "call": "close", "socket": "c" }""",
+            """{ "at": "+100ms", "host": "client", "call": "close", "socket": "c" }, { "workload": { "clients": ["client"], "server": "server", "port": 81, "rate": 10, "count": 3 } }, { "at": "+199ms", "workload": { "clients": ["client"], "server": "server", "port": 82, "rate": 10, "count": 1 } }""")).Document!;
+
+        var run = ScenarioRunner.Run(doc);
+
+        Assert.Contains(run.Errors, e => e.Path == "$.steps[5]" && e.Message.StartsWith("workload 1 is still running", StringComparison.Ordinal));
+    }
+
     // ---- aliases
 
     [Fact]
