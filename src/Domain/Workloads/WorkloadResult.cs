@@ -16,7 +16,8 @@ public sealed record HostSeries(string Host, IReadOnlyList<WorkloadSample> Sampl
 public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<string> KernelLog);
 
 /// <summary>
-/// What a workload did. <see cref="Completed"/>: every connection finished (or the drain limit
+/// What a workload did — once it ended, as it stood at its end: the counters its hosts moved, its kernel log lines and
+/// <see cref="Events"/> up to then, every event due at its end instant counted (later commands move the hosts, not it). <see cref="Completed"/>: every connection finished (or the drain limit
 /// ended the wait — <see cref="Unfinished"/> says how many did not), by its command or by later advances;
 /// <see cref="Truncated"/>: its command's event budget (or a journal or socket limit) stopped it first — it goes on at
 /// later advances, and reads completed once they have run it to its end. <see cref="ConnectResults"/> counts connect() outcomes by errno
