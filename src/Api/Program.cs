@@ -19,6 +19,14 @@ using SimService.Api.Infrastructure.Tenancy;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
+// A setting the service cannot take is one line and exit 1, before anything is built from it (it was an unhandled
+// exception, a stack trace and SIGABRT): the key commands build the same services.
+if (ServiceSettings.Refusal(builder.Configuration) is { } badSetting)
+{
+    Console.Error.WriteLine($"SimService.Api: {badSetting}");
+    Environment.ExitCode = 1;
+    return;
+}
 // The key commands check their own arguments first, then build the services and prepare the database, and report any
 // failure (a malformed connection string, an unknown provider) in one line; they print only their own output.
 if (args is ["keys", ..])

@@ -207,11 +207,14 @@ public sealed class BadInputTests
         Assert.Empty(Directory.GetFileSystemEntries(folder));
     }
 
-    /// <summary>A refusal says what is allowed: a port past 65535 is not "not an http:// URL"; a seed past the signed 64-bit range is a number.</summary>
+    /// <summary>A refusal says what is allowed: a port past 65535 is not "not an http:// URL", a base URL has no query or fragment; a seed past the signed 64-bit range is a number.</summary>
     [Theory]
     [InlineData("http://127.0.0.1:99999", "--server: 'http://127.0.0.1:99999' has port 99999: a port is 1 to 65535")]
     [InlineData("https://u:p@h:123456/api/v1", "--server: 'https://***@h:123456/api/v1' has port 123456: a port is 1 to 65535")]
     [InlineData("http://host name:80/", "--server: 'http://host name:80/' is not an http:// or https:// URL")]
+    // tester38 LOW-14: a query or a fragment ran, printed as "server http://localhost:5193/?x=1/".
+    [InlineData("http://127.0.0.1:9/?x=1", "--server: 'http://127.0.0.1:9/?x=1' has a query: a base URL has no query or fragment")]
+    [InlineData("https://u:p@127.0.0.1:9/api/v1#frag", "--server: 'https://***@127.0.0.1:9/api/v1#frag' has a fragment: a base URL has no query or fragment")]
     public async Task ServerUrlThatIsRefused_SaysWhy(string server, string message)
     {
         var run = await Tool.RunAsync("run", "--server", server, Passing);

@@ -229,6 +229,12 @@ public static class RunCommand
                 && !(int.TryParse(port.Groups[1].Value, out var number) && number <= 65535)
                 ? $"--server: '{SimServiceClient.Shown(server)}' has port {port.Groups[1].Value}: a port is 1 to 65535"
                 : $"--server: '{SimServiceClient.Shown(server)}' is not an http:// or https:// URL");
+        // A base URL that requests are made under: a query or fragment would sit before each request's path (tester38 LOW-14:
+        // 'http://localhost:5193/?x=1' ran, and was printed 'http://localhost:5193/?x=1/').
+        int query = server.IndexOf('?', StringComparison.Ordinal), fragment = server.IndexOf('#', StringComparison.Ordinal);
+        if (query >= 0 || fragment >= 0)
+            return (null, $"--server: '{SimServiceClient.Shown(server)}' has a {(query >= 0 && (fragment < 0 || query < fragment) ? "query" : "fragment")}: "
+                + "a base URL has no query or fragment");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
     }

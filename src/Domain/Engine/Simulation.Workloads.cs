@@ -61,6 +61,7 @@ public sealed partial class Simulation
             // the current time — the state an advance to now would reach, and what a scenario's run of it reaches.
             if (!run.Truncated) run = RunUntil(Now, eventBudget - run.EventsProcessed);
             if (run.Truncated) workload.Truncated = true;
+            workload.Freeze(); // ended: what this command answers is its outcome from now on
         }
         return workload;
     }

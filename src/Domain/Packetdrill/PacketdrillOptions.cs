@@ -58,6 +58,20 @@ public sealed record PacketdrillOptions
         ["tolerance_usecs", "mss", "ip_version", "local_ip", "remote_ip", "tcp_ts_ecr_scaled", "tcp_ts_tick_usecs"];
 
     /// <summary>
+    /// What an option takes, in the words both its refusals use — a script's <c>--name=value</c> line and the API's query
+    /// parameter (tester38 LOW-12: <c>?tolerance_usecs=99999999999</c> ran, the script's option refused it as "bad value").
+    /// </summary>
+    public static string Takes(string name) => name switch
+    {
+        "tolerance_usecs" or "tcp_ts_tick_usecs" => "a number of microseconds from 0 to 2147483647 (an int, as packetdrill's)",
+        "mss" => "a segment size from 1 to 65535",
+        "ip_version" => "only ipv4 runs here",
+        "local_ip" or "remote_ip" => "an IPv4 address",
+        "tcp_ts_ecr_scaled" => "no value, 1 or true",
+        _ => "an option this reader does not know",
+    };
+
+    /// <summary>
     /// Applies one <c>--name[=value]</c>; the error says why it was refused (an unknown option,
     /// a bad value, or one the simulator does not run, such as --ip_version=ipv6).
     /// </summary>
@@ -90,7 +104,7 @@ public sealed record PacketdrillOptions
             default:
                 if (Known.Contains(name))
                 {
-                    error = $"--{name}: bad value '{value}'";
+                    error = $"--{name}: bad value '{value}': {Takes(name)}";
                     return this;
                 }
                 unsupported = true;

@@ -33,6 +33,7 @@ public sealed partial class Workload
     {
         sim.ClockAdvancing -= OnClockLeaving;
         _watchingClock = false;
+        Freeze(); // a workload that ended at this instant: its outcome is taken as the clock leaves it
         var series0 = _series[0];
         if (series0.Count == 0 || series0[^1].AtNs != sim.Now.Ns) return;
         for (int k = 0; k < _hosts.Length; k++)

@@ -119,7 +119,7 @@ public sealed partial class Workload : IEventTarget
         }
         // The listener's bind(), asked before its socket is made: the one refusal the kernel itself decides.
         if (OwnedListener(server, spec.Port) is null && server.WildcardBindConflicts(spec.Port, spec.ReuseAddr))
-            return DomainError.Conflict($"listen on {server.Name}:{spec.Port} failed with {Errno.EADDRINUSE}", "port");
+            return DomainError.Conflict(PortHeld(server, spec), "port");
 
         // Nothing below refuses: the checks above are every way it could.
         Host[] clients;
@@ -141,6 +141,17 @@ public sealed partial class Workload : IEventTarget
         sim.Schedule(sim.Now, w, SampleTick);
         return w;
     }
+
+    /// <summary>
+    /// The workload's listener's bind() refused (tester38 LOW-10: it said "listen … failed", where bind() fails): another
+    /// socket holds the port — a connection still closing, or a listener nobody's process owns — and what would let it
+    /// bind. SO_REUSEADDR helps only where every socket holding the port set it too and none listens
+    /// (inet_csk_bind_conflict() with sk_reuse on both sides), which <see cref="Host.WildcardBindConflicts"/> asks.
+    /// </summary>
+    static string PortHeld(Host server, WorkloadSpec spec) =>
+        $"the workload's listener cannot bind {server.Name}:{spec.Port}: bind() failed with {Errno.EADDRINUSE}, another socket holds the port "
+        + "(a connection still closing, or a listener); advance the clock until it is closed, or use another port"
+        + (!spec.ReuseAddr && !server.WildcardBindConflicts(spec.Port, reuseAddr: true) ? ", or set reuseAddr (the sockets holding it set SO_REUSEADDR)" : "");
 
     static string GeneratedName(int id, int i) => $"w{id}-c{i + 1}";
 
@@ -317,12 +328,29 @@ public sealed partial class Workload : IEventTarget
         ForgetSettledOffTheSeries();
     }
 
-    /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
-    public WorkloadResult Result()
+    /// <summary>
+    /// What moved after the start as it stood at the workload's end, once <see cref="Freeze"/> took it: later commands and
+    /// advances move the hosts' counters, log lines and the simulation's events, not what the workload did (tester38
+    /// MEDIUM-8: a GET after an advance answered the last connection's TIME-WAIT and later events as the workload's, where
+    /// its POST had not). The rest of a finished workload's outcome (series, connect results, end) no longer changes.
+    /// </summary>
+    (List<HostOutcome> Hosts, long Events)? _atEnd;
+
+    /// <summary>
+    /// Takes the outcome of a finished workload for good: when the command that ran it to its end returns (what its answer
+    /// says), else when the clock leaves the instant it ended at (<see cref="OnClockLeaving"/>) — every event due at that
+    /// instant counted, as the command's run counts them. A rebuild replays the same commands, so it takes the same outcome.
+    /// </summary>
+    internal void Freeze()
     {
-        var hosts = Hosts();
+        if (Done && _atEnd is null) _atEnd = (Outcomes(), _sim.EventsProcessed - _eventsAtStart);
+    }
+
+    /// <summary>The counters each host moved since the start, and the kernel log lines it printed.</summary>
+    List<HostOutcome> Outcomes()
+    {
         var counters = Enum.GetValues<MibCounter>();
-        var outcomes = hosts.Select((h, k) =>
+        return [.. Hosts().Select((h, k) =>
         {
             var moved = new SortedDictionary<string, long>(StringComparer.Ordinal);
             foreach (var c in counters)
@@ -331,12 +359,19 @@ public sealed partial class Workload : IEventTarget
                 if (delta != 0) moved[$"{Mib.Group(c)}.{Mib.Name(c)}"] = delta;
             }
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
-        }).ToList();
+        })];
+    }
+
+    /// <summary>The outcome so far; once the workload ended, as it stood then (<see cref="Freeze"/>).</summary>
+    public WorkloadResult Result()
+    {
+        var hosts = Hosts();
+        var (outcomes, events) = _atEnd ?? (Outcomes(), _sim.EventsProcessed - _eventsAtStart);
         // Completed only when every connection finished: one its drain limit ended says so, with the sides still open then.
         bool drainedOut = Done && _unfinished > 0;
         return new WorkloadResult(Id, Done && !drainedOut, Truncated, Spec.Connections, _started, _clientsFinished,
             OpenConnections,
-            StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
+            StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, events,
             ConnectResults(),
             [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns,
             drainedOut ? WorkloadResult.StoppedByDrainLimit : Done || PastHorizon is null ? null : "horizon", Done ? null : PastHorizon?.Ns);

@@ -16,7 +16,9 @@ public sealed record HostSeries(string Host, IReadOnlyList<WorkloadSample> Sampl
 public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<string> KernelLog);
 
 /// <summary>
-/// What a workload did. <see cref="Completed"/>: every connection finished, by its command or by later advances — not when
+/// What a workload did — once it ended, as it stood at its end: the counters its hosts moved, its kernel log lines and
+/// <see cref="Events"/> up to then, every event due at its end instant counted (later commands move the hosts, not it).
+/// <see cref="Completed"/>: every connection finished, by its command or by later advances — not when
 /// the drain limit ended the wait (until session 38 that read completed too): then <see cref="StoppedBy"/> is "drainLimit" and
 /// <see cref="Unfinished"/> counts the sides (a client's and a server's each) still open at its end;
 /// <see cref="Truncated"/>: its command's event budget (or a journal or socket limit) stopped it first — it goes on at

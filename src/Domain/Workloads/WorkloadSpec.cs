@@ -184,7 +184,7 @@ public sealed record WorkloadSpec
     {
         if (CountAndDuration(durationField) is { } both) return both;
         if (Count == 0 && Duration.Ns / 1e9 * Rate > MaxCount)
-            return DomainError.Invalid($"{durationField} × rate opens {Duration.Ns / 1e9 * Rate:G4} connections: at most {MaxCount:N0}, as count", durationField);
+            return DomainError.Invalid($"{durationField} × rate opens {Math.Floor(Duration.Ns / 1e9 * Rate):N0} connections: at most {MaxCount:N0}, as count", durationField);
         if (CloseStyle == CloseStyle.Linger && !lingerSecondsGiven)
             return DomainError.Invalid("closeStyle linger needs lingerSeconds (0–3600): SO_LINGER {1, lingerSeconds}; for an RST close give closeStyle linger-zero", "lingerSeconds");
         if (CloseStyle != CloseStyle.Linger && lingerSecondsGiven)

@@ -187,6 +187,26 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// tolerance_usecs takes what a script's --tolerance_usecs line takes, an int (tester38 LOW-12: 2147483648 up to a
+    /// long's most ran, where the script's option refused them); a negative one is refused by the same rule, in its words.
+    /// </summary>
+    [Theory]
+    [InlineData("2147483648")]
+    [InlineData("99999999999")]
+    [InlineData("-1")]
+    public async Task ToleranceOutsideAnInt_RefusedAsTheScriptsOptionIs(string tolerance)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var count = (await client.ListSimulationsAsync()).Count;
+
+        var problem = await (await PostScript(client, ListenerRst, $"?tolerance_usecs={tolerance}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal($"tolerance_usecs is packetdrill's --tolerance_usecs: a number of microseconds from 0 to 2147483647 (an int, as packetdrill's), not '{tolerance}'.",
+            Assert.Single(problem.GetProperty("errors").GetProperty("tolerance_usecs").EnumerateArray()).GetString());
+        Assert.Equal(count, (await client.ListSimulationsAsync()).Count);
+    }
+
+    /// <summary>
     /// The script is read as UTF-8, as JSON bodies are: bytes that are not UTF-8 are a 400 naming the body and the byte (a
     /// body starting FF FE was guessed to be UTF-16 and answered "found '戀摡'"), a charset other than UTF-8 is a 415, and a
     /// UTF-8 byte order mark is skipped. Nothing is run or stored for a refused body.

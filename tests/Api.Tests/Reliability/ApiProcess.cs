@@ -111,7 +111,12 @@ public sealed partial class ApiProcess : IAsyncDisposable
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240));
+        try { await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240)); }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true); // one that should have exited and serves instead is not left running
+            throw;
+        }
         return (process.ExitCode, await output, await error);
     }
 

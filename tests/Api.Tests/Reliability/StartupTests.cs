@@ -34,4 +34,24 @@ public sealed class StartupTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>
+    /// A setting the service cannot take (tester38 MEDIUM-9): one line naming it, its value and what it takes, and exit 1,
+    /// as for a taken port — each was .NET's unhandled exception at start-up, a stack trace and SIGABRT (exit 134), in
+    /// the words of the code that read it (Kestrel's "ArgumentOutOfRangeException" for the body limit); a negative rate
+    /// and a 0 ms slice were taken without a word.
+    /// </summary>
+    [Theory]
+    [InlineData("Persistence:Provider", "mysql", "it takes sqlite or postgres")]
+    [InlineData("Engines:Capacity", "abc", "it takes an integer from 1 to 2,147,483,647")]
+    [InlineData("Limits:MaxRequestBodyBytes", "-1", "it takes an integer from 0 to 9,223,372,036,854,775,807")]
+    [InlineData("RateLimit:PerSecond", "-5", "it takes an integer from 0 to 2,147,483,647")]
+    [InlineData("Engines:SliceMs", "0", "it takes an integer from 1 to 2,147,483,647")]
+    [InlineData("RateLimit:PeriodSeconds", "0", "it takes a number of seconds above 0")]
+    public async Task BadSetting_OneLineNamingItOnStandardErrorAndExitOne(string key, string value, string takes)
+    {
+        var (exit, output, error) = await ApiProcess.RunToExitAsync(["--urls", "http://127.0.0.1:0", $"--{key}={value}"]);
+
+        Assert.Equal((1, "", $"SimService.Api: configuration {key} is '{value}': {takes}\n"), (exit, output, error));
+    }
 }

@@ -34,6 +34,19 @@ public class ValidateTests
 
     const string Socket = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
 
+    /// <summary>
+    /// An option line's bad value says what the option takes (tester38 LOW-12: "bad value '99999999999'" alone), in the
+    /// words the API's query parameter uses (<see cref="PacketdrillOptions.Takes"/>).
+    /// </summary>
+    [Fact]
+    public void ToleranceOptionPastAnInt_RefusedNamingWhatItTakes()
+    {
+        var problem = Assert.Single(PacketdrillRunner.Validate("--tolerance_usecs=99999999999\n" + Socket));
+
+        Assert.Equal((1, 1, "--tolerance_usecs: bad value '99999999999': a number of microseconds from 0 to 2147483647 (an int, as packetdrill's)"),
+            (problem.At.Line, problem.At.Column, problem.Message));
+    }
+
     [Fact]
     public void InboundSegment_FourSackBlocks_Accepted()
     {

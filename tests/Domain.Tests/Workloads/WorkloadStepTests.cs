@@ -35,7 +35,11 @@ public class WorkloadStepTests
 
     [Theory]
     [InlineData("""{ "server": "server", "rate": 0, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.rate")]
-    [InlineData("""{ "server": "server", "rate": 5, "clients": ["client"] }""", "$.steps[0].workload")]
+    [InlineData("""{ "server": "server", "rate": 5, "clients": ["client"] }""", "$.steps[0].workload.count")]
+    // A spec check's field is named as the other fields are (tester38 LOW-13: these were at "$.steps[0].workload").
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "resolution": "0s" }""", "$.steps[0].workload.resolution")]
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "resolution": "1ns" }""", "$.steps[0].workload.resolution")]
+    [InlineData("""{ "server": "server", "rate": 5, "duration": "0s", "clients": ["client"] }""", "$.steps[0].workload.duration")]
     [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "slam" }""", "$.steps[0].workload.closeStyle")]
     [InlineData("""{ "server": "nowhere", "rate": 5, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.server")]
     [InlineData("""{ "server": "server", "rate": 0.0002, "count": 2, "clients": ["client"], "resolution": "1ms" }""", "$.steps[0].workload.resolution")]
@@ -48,6 +52,19 @@ public class WorkloadStepTests
     [InlineData("""{ "server": "server", "rate": 100000001, "duration": "1s", "clients": ["client"] }""", "$.steps[0].workload.duration")]
     public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path) =>
         Assert.Contains(ScenarioParser.Parse(WorkloadDocument(workload)).Errors, e => e.Path == path);
+
+    /// <summary>
+    /// A duration × rate past the count's bound prints the count it opens as an integer (tester38 LOW-11: "opens 1E+08
+    /// connections: at most 100,000,000", a count that read as the bound itself).
+    /// </summary>
+    [Fact]
+    public void WorkloadStep_DurationTimesRateOneOverTheBound_PrintsTheWholeCount()
+    {
+        var errors = ScenarioParser.Parse(WorkloadDocument("""{ "server": "server", "rate": 100000001, "duration": "1s", "clients": ["client"] }""")).Errors;
+
+        Assert.Equal([("$.steps[0].workload.duration", "duration × rate opens 100,000,001 connections: at most 100,000,000, as count")],
+            errors.Select(e => (e.Path, e.Message)));
+    }
 
     /// <summary>
     /// The bounds' edges are taken: linger with its seconds (0 too), exactly 100,000,000 connections by a duration; a step

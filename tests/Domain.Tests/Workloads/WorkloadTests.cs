@@ -121,10 +121,11 @@ public class WorkloadTests
         Assert.Equal(new Dictionary<string, long> { ["0"] = 10 }, r.ConnectResults);
         Assert.Equal(10, Counter(r, "client", "Tcp.ActiveOpens"));
         Assert.Equal(10, Counter(r, "server", "Tcp.PassiveOpens"));
-        // The workload ends when the last close() returns; its FIN exchange completes 2 ms later.
+        // The workload ends when the last close() returns; its FIN exchange completes 2 ms later, after the workload's end:
+        // the host holds a tenth TIME-WAIT, the workload's outcome (taken at its end) still its 9.
         Assert.Equal(9, sim.FindHost("client")!.TimeWaitCount);
         Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
-        Assert.Equal(10, Counter(sim.FindWorkload(1)!.Result(), "client", "TcpExt.TW"));
+        Assert.Equal((9L, 9L), (Counter(r, "client", "TcpExt.TW"), Counter(sim.FindWorkload(1)!.Result(), "client", "TcpExt.TW")));
         Assert.Equal(10, sim.FindHost("client")!.TimeWaitCount);
         // Every byte of every request and response reached its reader.
         var calls = sim.Journal.OfType<CallReturned>().Where(c => c.Call == SocketCallKind.Recv && c.Result > 0).Sum(c => c.Result);
@@ -156,8 +157,8 @@ public class WorkloadTests
             FirstConnection("client"));
         Assert.Equal("0s Close->Listen; 3ms Close->SynRecv; 3ms SynRecv->Established; 4ms Established->FinWait1; 5ms FinWait1->Closing; "
             + "6ms Closing->TimeWait; 6ms Closing->Close", FirstConnection("server"));
-        var counters = sim.FindWorkload(1)!.Result();
-        Assert.Equal((5L, 5L), (Counter(counters, "client", "TcpExt.TW"), Counter(counters, "server", "TcpExt.TW")));
+        // The hosts' counters: the last connection's ACKs (TIME-WAIT) come 2 ms after the workload's end, past its outcome.
+        Assert.Equal((5L, 5L), (sim.FindHost("client")!.Mib[MibCounter.TcpExtTW], sim.FindHost("server")!.Mib[MibCounter.TcpExtTW]));
         Assert.DoesNotContain(sim.Journal.OfType<StateChanged>(), e => e.To is TcpState.CloseWait or TcpState.LastAck);
     }
 
@@ -249,8 +250,9 @@ public class WorkloadTests
         Run(sim, Spec(8, 10));
         Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
         var r = sim.FindWorkload(1)!.Result();
-        Assert.Equal(3, Counter(r, "client", "TcpExt.TCPTimeWaitOverflow"));
-        Assert.Equal(5, Counter(r, "client", "TcpExt.TW"));
+        // The host's counters: the last connection's FIN exchange ends after the workload (its outcome stops at its end).
+        var client = sim.FindHost("client")!.Mib;
+        Assert.Equal((3L, 5L), (client[MibCounter.TcpExtTCPTimeWaitOverflow], client[MibCounter.TcpExtTW]));
         Assert.Equal(5, sim.FindHost("client")!.TimeWaitCount);
         Assert.Equal(new Dictionary<string, long> { ["0"] = 8 }, r.ConnectResults);
     }
@@ -347,6 +349,63 @@ public class WorkloadTests
         Assert.Equal(JsonSerializer.Serialize(ra), JsonSerializer.Serialize(rb));
         Assert.Equal(a.Journal, b.Journal);
         Assert.NotEmpty(a.Journal.OfType<SegmentSent>());
+    }
+
+    /// <summary>
+    /// A finished workload's outcome is what it was when it ended (tester38 MEDIUM-8): a later advance (the last
+    /// connection's FIN exchange, its TIME-WAIT expiring) and a later workload moved the hosts' counters and the events, and
+    /// the outcome read them as its own — events 94 → 185 after a 100 s advance and a second workload. Whether its own
+    /// command ran it to its end or an advance did (a scenario's step), the outcome is the same, and a replay reads it too.
+    /// </summary>
+    [Fact]
+    public void Workload_FinishedThenTheClockMovesOn_ItsOutcomeIsTheOneAtItsEnd()
+    {
+        var spec = Spec(5, 100);
+        var log = new List<SimCommand>
+        {
+            new AddHostCommand("client", "10.0.0.1", HostKind.Linux, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(1), 0),
+            new WorkloadCommand(spec),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(100), 1_000_000),
+            new WorkloadCommand(spec with { Port = 81 }),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(100), 1_000_000),
+        };
+        var sim = new Simulation(KernelProfile.Linux6, 5);
+        var answered = log.Select(c => Apply(sim, c).Workload).ToList().OfType<WorkloadResult>().First();
+        // By an advance: the step starts it, the advance runs it to its end and past it.
+        var stepped = new Simulation(KernelProfile.Linux6, 5);
+        foreach (var c in log.Take(3)) Apply(stepped, c);
+        Apply(stepped, new WorkloadCommand(spec, RunToEnd: false));
+        Apply(stepped, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(100), 1_000_000));
+
+        var json = JsonSerializer.Serialize(answered);
+        Assert.Equal(json, JsonSerializer.Serialize(sim.FindWorkload(1)!.Result()));
+        Assert.Equal(json, JsonSerializer.Serialize(CommandApplier.Replay(KernelProfile.Linux6, 5, log).FindWorkload(1)!.Result()));
+        Assert.Equal(json, JsonSerializer.Serialize(stepped.FindWorkload(1)!.Result()));
+        Assert.Equal((true, 5L), (answered.Completed, Counter(answered, "client", "Tcp.ActiveOpens")));
+        // The last connection's TIME-WAIT began after the end: 4 of 5 are the workload's, the host counted 10 (both workloads).
+        Assert.Equal((4L, 10L), (Counter(answered, "client", "TcpExt.TW"), sim.FindHost("client")!.Mib[MibCounter.TcpExtTW]));
+    }
+
+    /// <summary>
+    /// A workload whose listener's bind() is refused (the last connections of the one before still closing on the port)
+    /// says bind() failed and what would let it bind (tester38 LOW-10: "listen on server:80 failed"): SO_REUSEADDR only
+    /// when the sockets holding the port set it too (inet_csk_bind_conflict(): sk_reuse on both, none listening).
+    /// </summary>
+    [Theory]
+    [InlineData(false, "")]
+    [InlineData(true, ", or set reuseAddr (the sockets holding it set SO_REUSEADDR)")]
+    public void Workload_PortStillHeldByTheLastOnesConnections_RefusedSayingBindFailedAndTheWayOn(bool firstReuses, string reuse)
+    {
+        var sim = World(level: JournalLevel.Counters);
+        Run(sim, Spec(2, 1000) with { ReuseAddr = firstReuses });
+
+        var refused = CommandApplier.Apply(sim, new WorkloadCommand(Spec(2, 1000)));
+
+        Assert.Equal(("conflict", "port", "the workload's listener cannot bind server:80: bind() failed with EADDRINUSE, another socket holds "
+            + "the port (a connection still closing, or a listener); advance the clock until it is closed, or use another port" + reuse),
+            (refused.Error!.Code, refused.Error.Field, refused.Error.Message));
     }
 
     [Fact]

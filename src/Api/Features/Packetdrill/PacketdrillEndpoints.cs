@@ -26,7 +26,7 @@ public static class PacketdrillEndpoints
     /// <param name="request">The script is the body, as text/plain.</param>
     /// <param name="profile">Kernel profile of the host under test: linux-6 (default) or linux-4.4.</param>
     /// <param name="seed">Seed of the simulation (ISNs, timestamp offsets, ports); default 1.</param>
-    /// <param name="tolerance_usecs">packetdrill's --tolerance_usecs (default 4000).</param>
+    /// <param name="tolerance_usecs">packetdrill's --tolerance_usecs: 0 to 2147483647 µs, as a script's option line takes it (default 4000).</param>
     /// <param name="mss">packetdrill's --mss.</param>
     /// <param name="ip_version">packetdrill's --ip_version: only ipv4 runs.</param>
     /// <param name="name">The script's file name, used in messages ("close.pkt:12: …") and as the simulation's name.</param>
@@ -41,25 +41,26 @@ public static class PacketdrillEndpoints
         var errors = new Dictionary<string, string[]>();
         if (!KernelProfiles.TryParse(profile ?? "linux-6", out var kernel)) errors["profile"] = ["Unknown kernel profile; expected one of linux-6, linux-4.4."];
         if (seed is < 0) errors["seed"] = ["The seed must be zero or positive."];
-        if (tolerance_usecs is < 0) errors["tolerance_usecs"] = ["The tolerance must be zero or positive."];
         if (string.IsNullOrWhiteSpace(script)) errors["script"] = ["The body must be a packetdrill script (text/plain)."];
         // The binder reads "?name=" as no name: given empty, it is refused as POST /simulations refuses {"name":""}.
         if (name is null && request.Query.ContainsKey("name")) name = "";
         if (!Simulations.NoControlCharactersAttribute.IsFree(name)) errors["name"] = [Simulations.NoControlCharactersAttribute.Message];
         else if (name is not null && (string.IsNullOrWhiteSpace(name) || Domain.Text.TextLength.Characters(name) > Persistence.Entities.SimulationRun.NameMaxLength))
             errors["name"] = [$"The name is the simulation's name: 1 to {Persistence.Entities.SimulationRun.NameMaxLength} characters, not blank, as POST /simulations takes (leave name out for script.pkt)."];
-        var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs };
-        // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the
-        // script), in the API's words (its command line's were "--mss: bad value '0'").
-        foreach (var (option, value, rule) in new[]
+        var options = new PacketdrillOptions();
+        // packetdrill's own options, checked by its rule — the one a script's option line has (tolerance_usecs was any long
+        // here, an int there: tester38 LOW-12) — and named by the query parameter (not "line 1, column 1" of the script),
+        // in the API's words (its command line's were "--mss: bad value '0'").
+        foreach (var (option, value) in new[]
         {
-            ("mss", mss?.ToString(System.Globalization.CultureInfo.InvariantCulture), "a segment size from 1 to 65535"),
-            ("ip_version", ip_version, "only ipv4 runs here"),
+            ("tolerance_usecs", tolerance_usecs?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("mss", mss?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("ip_version", ip_version),
         })
         {
             if (value is null) continue;
             options = options.With(option, value, out var error, out _);
-            if (error is not null) errors[option] = [$"{option} is packetdrill's --{option}: {rule}, not '{value}'."];
+            if (error is not null) errors[option] = [$"{option} is packetdrill's --{option}: {PacketdrillOptions.Takes(option)}, not '{value}'."];
         }
         if (errors.Count > 0) return ErrorMapping.ToProblem(new RequestInvalid(errors));
         var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, name ?? "script.pkt"), cancellationToken);

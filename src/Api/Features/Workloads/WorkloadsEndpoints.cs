@@ -21,7 +21,7 @@ public static class WorkloadsEndpoints
             .WithExamples("""{"clients":["client"],"server":"server","port":80,"rate":1000,"count":10000,"requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Counters"}""")
             .WithRequestTimeout(Infrastructure.Hardening.HardeningSetup.WorkloadPolicy);
         group.MapGet("/{workloadId:int}", GetWorkload).WithName(nameof(GetWorkload)).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("A workload's outcome (recomputed from the live engine); ?series=false leaves out the per-host series")
+            .WithSummary("A workload's outcome: once it ended, as it stood at its end — what the POST that ran it to its end answered, whatever the simulation did since, after a restart too — and so far while it runs; ?series=false leaves out the per-host series")
             .WithExamples(response: """{"id":1,"completed":true,"truncated":false,"connections":2,"started":2,"finished":2,"unfinished":0,"startedAtNs":0,"endedAtNs":10008000,"events":61,"connectResults":{"0":2},"series":[{"host":"client","samples":[{"atNs":0,"established":0,"timeWait":0,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0,"inUse":0,"tw":0,"alloc":0}]}],"hosts":[{"host":"client","counters":{"Tcp.ActiveOpens":2},"kernelLog":[]}]}""");
         return app;
     }
