@@ -265,8 +265,6 @@ public static class SysctlCatalog
             DefaultOnly: "tcp_fastopen_active_should_disable(): TCP Fast Open is not modelled"),
         new("net.ipv4.tcp_limit_output_bytes", SysctlKind.Integer, "4194304", IntMin, IntMax,
             DefaultOnly: "TCP Small Queues (tcp_small_queue_check()): the engine has no qdisc or device queue for it to bound"),
-        new("net.ipv4.tcp_min_snd_mss", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6,
-            DefaultOnly: "__tcp_mtu_to_mss()'s floor: a raised floor would override a small negotiated MSS"),
         new("net.ipv4.tcp_min_tso_segs", SysctlKind.Integer, "2", 1, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_tso_autosize()'s least TSO burst: TSO sizing is modelled at the default only"),
         new("net.ipv4.tcp_mtu_probe_floor", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6,
@@ -301,6 +299,9 @@ public static class SysctlCatalog
             DefaultOnly: "a SYN-ACK and an accepted socket taking the SYN's TOS: the engine carries no TOS"),
         new("net.ipv4.tcp_stdurg", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "RFC 1122's urgent pointer (tcp_check_urg()): urgent data is not modelled"),
+        // proc_dointvec_minmax, extra1 = &tcp_min_snd_mss_min (TCP_MIN_SND_MSS 48), extra2 = &tcp_min_snd_mss_max (65535);
+        // 5.2 ("tcp: add tcp_min_snd_mss sysctl"). __tcp_mtu_to_mss()'s floor of the send MSS, before the options.
+        new("net.ipv4.tcp_min_snd_mss", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6),
         // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else
         // ENOENT. The modules the engine runs, in CongestionAlgorithm's order; CONFIG_DEFAULT_TCP_CONG "cubic".
         new("net.ipv4.tcp_congestion_control", SysctlKind.Name, "cubic", 0, 1, Choices: [.. Enum.GetValues<CongestionAlgorithm>().Select(a => a.ToName())]),
