@@ -42,7 +42,8 @@ public sealed record SysctlDefinition(
     int VectorLength = 1,
     KernelProfile? OnlyIn = null,
     IReadOnlyList<string>? Choices = null,
-    SysctlHandler Handler = SysctlHandler.Signed);
+    SysctlHandler Handler = SysctlHandler.Signed,
+    string? DefaultOnly = null);
 
 /// <summary>
 /// How a numeric sysctl's proc handler converts each number that proc_get_long() read (kernel/sysctl.c): the sign it takes
@@ -242,6 +243,65 @@ public static class SysctlCatalog
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO, extra2 = &one_day_secs; tcp_sk_init(): 300. The min-RTT filter's
         // window in seconds (tcp_update_rtt_min(), since 4.6).
         new("net.ipv4.tcp_min_rtt_wlen", SysctlKind.Integer, "300", 0, 86400, OnlyIn: KernelProfile.Linux6),
+        // Taken at the kernel's default only (DefaultOnly: what a different value changes, which the engine does not model;
+        // any other value the kernel takes is refused with that reason). Bounds and handlers observed on Linux 6.18.44 in
+        // a fresh namespace (`unshare -n`: the default, -0, -1, 256 … written one by one). linux-4.4 has the ones without
+        // OnlyIn, its handlers all proc_dointvec(_minmax) (the 6.18 bounds are kept, as for tcp_slow_start_after_idle).
+        new("net.ipv4.tcp_autocorking", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_should_autocork() holding back a small write while an earlier skb is still in the qdisc or device; the engine sends each push at once, as with autocorking on and a path that has always drained"),
+        new("net.ipv4.tcp_base_mss", SysctlKind.Integer, "1024", IntMin, IntMax,
+            DefaultOnly: "tcp_mtup_init()'s search_low, read only by MTU probing (tcp_mtu_probing 0: off)"),
+        new("net.ipv4.tcp_ecn", SysctlKind.Integer, "2", 0, 2, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "ECN: the engine sends no ECE/CWR and no ECT; 2 asks for nothing and answers a peer's ECN request, which no modelled peer sends"),
+        new("net.ipv4.tcp_ecn_fallback", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_ecn_clear_syn(): ECN is not modelled"),
+        new("net.ipv4.tcp_ecn_option", SysctlKind.Integer, "2", 0, 2, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "the AccECN option: AccECN is not modelled"),
+        new("net.ipv4.tcp_ecn_option_beacon", SysctlKind.Integer, "3", 0, 3, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "the AccECN option: AccECN is not modelled"),
+        new("net.ipv4.tcp_fastopen", SysctlKind.Integer, "1", IntMin, IntMax,
+            DefaultOnly: "TCP Fast Open: 1 lets a client ask for it (MSG_FASTOPEN, TCP_FASTOPEN_CONNECT), which nothing modelled does; a listener's TFO and a cookie are not modelled"),
+        new("net.ipv4.tcp_fastopen_blackhole_timeout_sec", SysctlKind.Integer, "0", 0, IntMax, OnlyIn: KernelProfile.Linux6,
+            DefaultOnly: "tcp_fastopen_active_should_disable(): TCP Fast Open is not modelled"),
+        new("net.ipv4.tcp_limit_output_bytes", SysctlKind.Integer, "4194304", IntMin, IntMax,
+            DefaultOnly: "TCP Small Queues (tcp_small_queue_check()): the engine has no qdisc or device queue for it to bound"),
+        new("net.ipv4.tcp_min_tso_segs", SysctlKind.Integer, "2", 1, U8Max, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_tso_autosize()'s least TSO burst: TSO sizing is modelled at the default only"),
+        new("net.ipv4.tcp_mtu_probe_floor", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6,
+            DefaultOnly: "MTU probing's floor (tcp_mtu_probing 0: off)"),
+        new("net.ipv4.tcp_mtu_probing", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "packetization-layer path MTU discovery (tcp_mtu_probe(), and tcp_mtu_probing() lowering the MSS after tcp_retries1 RTOs)"),
+        new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "MTU probing's interval (tcp_mtu_probing 0: off)"),
+        new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax,
+            DefaultOnly: "MTU probing's threshold (tcp_mtu_probing 0: off)"),
+        new("net.ipv4.tcp_no_ssthresh_metrics_save", SysctlKind.Integer, "1", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_update_metrics() saving ssthresh in the route cache, and tcp_init_metrics() reading it back: not modelled"),
+        new("net.ipv4.tcp_pacing_ca_ratio", SysctlKind.Integer, "120", 0, 1000,
+            DefaultOnly: "tcp_update_pacing_rate(): pacing is modelled at the default ratios only"),
+        new("net.ipv4.tcp_pacing_ss_ratio", SysctlKind.Integer, "200", 0, 1000,
+            DefaultOnly: "tcp_update_pacing_rate(): pacing is modelled at the default ratios only"),
+        new("net.ipv4.tcp_tso_rtt_log", SysctlKind.Integer, "9", 0, U8Max, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_tso_autosize(): TSO sizing is modelled at the default only"),
+        new("net.ipv4.tcp_tso_win_divisor", SysctlKind.Integer, "3", 0, U8Max, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "tcp_tso_should_defer(): TSO deferral is modelled at the default only"),
+        new("net.ipv4.tcp_plb_enabled", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "Protective Load Balancing (tcp_plb_update_state(), needs ECN): not modelled"),
+        new("net.ipv4.tcp_plb_idle_rehash_rounds", SysctlKind.Integer, "3", 0, 31, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "Protective Load Balancing: not modelled (tcp_plb_enabled 0: off)"),
+        new("net.ipv4.tcp_plb_rehash_rounds", SysctlKind.Integer, "12", 0, 31, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "Protective Load Balancing: not modelled (tcp_plb_enabled 0: off)"),
+        new("net.ipv4.tcp_plb_suspend_rto_sec", SysctlKind.Integer, "60", 0, U8Max, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "Protective Load Balancing: not modelled (tcp_plb_enabled 0: off)"),
+        new("net.ipv4.tcp_plb_cong_thresh", SysctlKind.Integer, "128", 0, 256, OnlyIn: KernelProfile.Linux6,
+            DefaultOnly: "Protective Load Balancing: not modelled (tcp_plb_enabled 0: off)"),
+        new("net.ipv4.tcp_reflect_tos", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "a SYN-ACK and an accepted socket taking the SYN's TOS: the engine carries no TOS"),
+        new("net.ipv4.tcp_stdurg", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
+            DefaultOnly: "RFC 1122's urgent pointer (tcp_check_urg()): urgent data is not modelled"),
+        // proc_dointvec_minmax, extra1 = &tcp_min_snd_mss_min (TCP_MIN_SND_MSS 48), extra2 = &tcp_min_snd_mss_max (65535);
+        // 5.2 ("tcp: add tcp_min_snd_mss sysctl"). __tcp_mtu_to_mss()'s floor of the send MSS, before the options.
+        new("net.ipv4.tcp_min_snd_mss", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6),
         // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else
         // ENOENT. The modules the engine runs, in CongestionAlgorithm's order; CONFIG_DEFAULT_TCP_CONG "cubic".
         new("net.ipv4.tcp_congestion_control", SysctlKind.Name, "cubic", 0, 1, Choices: [.. Enum.GetValues<CongestionAlgorithm>().Select(a => a.ToName())]),
@@ -259,6 +319,8 @@ public static class SysctlCatalog
         // SK_RMEM_MAX / SK_WMEM_MAX (256 · SKB_TRUESIZE(256)) until 6.18 raised both to 4 MB.
         (KernelProfile.Linux44, "net.core.rmem_max" or "net.core.wmem_max") => "212992",
         (KernelProfile.Linux44, "net.ipv4.tcp_max_syn_backlog") => "1024",
+        // 4.4's tcp_output.c: "Default TSQ limit of four TSO segments", 262144 (1 MB in 4.20, 4 MB in 6.x).
+        (KernelProfile.Linux44, "net.ipv4.tcp_limit_output_bytes") => "262144",
         _ => def.Default,
     };
 
@@ -277,6 +339,29 @@ public static class SysctlCatalog
     /// </summary>
     public static bool TryParse(string name, KernelProfile profile, string text, out long[] values, out string error,
         IReadOnlyList<long>? current = null)
+    {
+        if (!TryParseAsKernel(name, profile, text, out values, out error, current)) return false;
+        // Every DefaultOnly sysctl is one integer; refused, it keeps the default (nothing else is ever written).
+        if (All[name].DefaultOnly is { } unmodelled
+            && values[0] != long.Parse(DefaultFor(All[name], profile), CultureInfo.InvariantCulture))
+        {
+            error = $"{name}: {values[0]} is not simulated, only the kernel's default {DefaultFor(All[name], profile)} runs: "
+                + $"a different value changes {unmodelled}";
+            values = [long.Parse(DefaultFor(All[name], profile), CultureInfo.InvariantCulture)];
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the kernel itself takes the text (<see cref="TryParse"/> without the engine's refusal of a DefaultOnly
+    /// sysctl's other values): a refused write the kernel takes is one the engine does not model.
+    /// </summary>
+    public static bool KernelTakes(string name, KernelProfile profile, string text) =>
+        TryParseAsKernel(name, profile, text, out _, out _, null);
+
+    static bool TryParseAsKernel(string name, KernelProfile profile, string text, out long[] values, out string error,
+        IReadOnlyList<long>? current)
     {
         values = [];
         if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile))
@@ -360,7 +445,8 @@ public static class SysctlCatalog
     static bool TryParseDecimal(string name, KernelProfile profile, string text, out long[] values)
     {
         values = [];
-        if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile)) return false;
+        // A DefaultOnly sysctl was unknown before session 38: no stored simulation wrote one.
+        if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile) || def.DefaultOnly is not null) return false;
         var parts = def.Kind == SysctlKind.PortList
             ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);

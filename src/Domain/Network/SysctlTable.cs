@@ -142,6 +142,8 @@ public sealed class SysctlTable
     public long? TimeWaitLimit { get; private set; }
     public int TcpTwReuse { get; private set; }
     public int TcpTwReuseDelayMs { get; private set; }
+    /// <summary>net.ipv4.tcp_min_snd_mss: __tcp_mtu_to_mss()'s floor of the send MSS (5.2; linux-4.4's is the constant 48).</summary>
+    public int TcpMinSndMss { get; private set; }
     public bool TcpTwRecycle { get; private set; }
     public bool TcpTimestamps { get; private set; }
     public bool TcpSack { get; private set; }
@@ -237,6 +239,7 @@ public sealed class SysctlTable
         TimeWaitLimit = TcpMaxTwBuckets >= 0 ? TcpMaxTwBuckets : Profile == KernelProfile.Linux44 ? 0 : null;
         TcpTwReuse = (int)Get("net.ipv4.tcp_tw_reuse");
         TcpTwReuseDelayMs = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_tw_reuse_delay") : 1000;
+        TcpMinSndMss = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_min_snd_mss") : TcpConstants.MinSndMss;
         TcpTwRecycle = Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
         TcpTimestamps = Get("net.ipv4.tcp_timestamps") != 0;
         TcpSack = Get("net.ipv4.tcp_sack") != 0;

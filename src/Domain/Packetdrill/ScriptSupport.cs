@@ -229,7 +229,10 @@ internal static class ScriptSupport
         foreach (var (name, value) in sets)
         {
             if (!SysctlCatalog.All.ContainsKey(name)) problems.Add(Unsupported(c.At, $"sysctl {name} is not modelled by the engine"));
-            else if (!scratch.TrySet(name, value, out var error)) problems.Add(new ScriptDiagnostic(c.At, $"sysctl {name}={value}: {error}"));
+            else if (!scratch.TrySet(name, value, out var error))
+                problems.Add(SysctlCatalog.All[name].DefaultOnly is not null && SysctlCatalog.KernelTakes(name, scratch.Profile, value)
+                    ? Unsupported(c.At, $"sysctl {name}={value}: {error}")
+                    : new ScriptDiagnostic(c.At, $"sysctl {name}={value}: {error}"));
         }
     }
 }

@@ -295,7 +295,7 @@ public sealed partial class TcpSocket
         // tcp_parse_options(): a SYN's MSS option, lowered to user_mss (TCP_MAXSEG) when that is smaller.
         int mssClamp = reqMss ?? (peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault);
         _rxOpt.MssClamp = mssClamp;
-        _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
+        _mss = Math.Max(Math.Min(_mss, mssClamp), Host.Sysctls.TcpMinSndMss);
         _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
         if (_rxOpt.TsOk)
         {

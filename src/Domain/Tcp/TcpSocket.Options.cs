@@ -207,7 +207,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_mtu_to_mss() with the connect-time tcp_header_len: min(pmtu − 40, mss_clamp), at least tcp_min_snd_mss, less the timestamp option when the sysctl is on.</summary>
     int ConnectHeaderMss(int mssClamp)
     {
-        int mss = Math.Max(Math.Min(RouteAdvmss, mssClamp), TcpConstants.MinSndMss);
+        int mss = Math.Max(Math.Min(RouteAdvmss, mssClamp), Host.Sysctls.TcpMinSndMss);
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
 

@@ -36,6 +36,59 @@ public class SysctlTextTests
         Assert.True(differences.Count == 0, $"{differences.Count} differ:\n{string.Join("\n", differences)}");
     }
 
+    /// <summary>
+    /// A sysctl the engine takes at the kernel's default only (SysctlCatalog's DefaultOnly: ECN, Fast Open, TSQ, MTU
+    /// probing, pacing ratios …): the default, read as the kernel reads it ("0x2", "02", " 2"), is taken and changes
+    /// nothing; another value the kernel takes is refused naming the sysctl, the value that runs and what is not
+    /// modelled; a value the kernel refuses keeps the kernel's reason. Defaults of Linux 6.18.44 in a fresh namespace.
+    /// </summary>
+    [Theory]
+    [InlineData("net.ipv4.tcp_ecn", "0x2", null)]
+    [InlineData("net.ipv4.tcp_ecn", "1", "net.ipv4.tcp_ecn: 1 is not simulated, only the kernel's default 2 runs: a different value changes ECN: ")]
+    [InlineData("net.ipv4.tcp_ecn", "3", "net.ipv4.tcp_ecn: '3' is outside 0..2")]
+    [InlineData("net.ipv4.tcp_mtu_probing", "00", null)]
+    [InlineData("net.ipv4.tcp_mtu_probing", "1", "net.ipv4.tcp_mtu_probing: 1 is not simulated, only the kernel's default 0 runs: a different value changes packetization-layer path MTU discovery")]
+    [InlineData("net.ipv4.tcp_limit_output_bytes", "4194304", null)]
+    [InlineData("net.ipv4.tcp_limit_output_bytes", "262144", "net.ipv4.tcp_limit_output_bytes: 262144 is not simulated, only the kernel's default 4194304 runs: ")]
+    [InlineData("net.ipv4.tcp_min_snd_mss", "47", "net.ipv4.tcp_min_snd_mss: '47' is outside 48..65535")]
+    [InlineData("net.ipv4.tcp_probe_interval", "17179870", "net.ipv4.tcp_probe_interval: '17179870' is outside 0..17179869")]
+    [InlineData("net.ipv4.tcp_pacing_ss_ratio", "-0", "net.ipv4.tcp_pacing_ss_ratio: 0 is not simulated, only the kernel's default 200 runs: ")]
+    [InlineData("net.ipv4.tcp_stdurg", " 0", null)]
+    public void DefaultOnly_DefaultTaken_OtherValueRefusedSayingWhatRuns(string name, string text, string? refusal)
+    {
+        var table = new SysctlTable(KernelProfile.Linux6);
+        var before = table.Format(name);
+        Assert.Equal(refusal is null, table.TrySet(name, text, out var error));
+        if (refusal is not null) Assert.StartsWith(refusal, error);
+        Assert.Equal(before, table.Format(name));
+    }
+
+    /// <summary>
+    /// Each DefaultOnly sysctl of each profile takes its default and refuses the next value up (or down), and the
+    /// namespace's default is the profile's: linux-4.4's TSQ limit was 262144 ("Default TSQ limit of four TSO segments"),
+    /// and 4.4 has none of the sysctls added after it (tcp_min_snd_mss, PLB, AccECN …).
+    /// </summary>
+    [Fact]
+    public void DefaultOnly_EachProfileTakesItsOwnDefaultOnly()
+    {
+        var defaultOnly = SysctlCatalog.All.Values.Where(d => d.DefaultOnly is not null).ToList();
+        Assert.Equal(26, defaultOnly.Count);
+        foreach (var profile in new[] { KernelProfile.Linux6, KernelProfile.Linux44 })
+            foreach (var def in defaultOnly.Where(d => SysctlCatalog.Exists(d.Name, profile)))
+            {
+                var table = new SysctlTable(profile);
+                var value = long.Parse(SysctlCatalog.DefaultFor(def, profile));
+                Assert.Equal(value.ToString(), table.Format(def.Name));
+                Assert.True(table.TrySet(def.Name, value.ToString(), out var error), error);
+                var other = value < def.Max ? value + 1 : value - 1;
+                Assert.False(table.TrySet(def.Name, other.ToString(), out error));
+                Assert.StartsWith($"{def.Name}: {other} is not simulated, only the kernel's default {value} runs: ", error);
+            }
+        Assert.Equal("262144", new SysctlTable(KernelProfile.Linux44).Format("net.ipv4.tcp_limit_output_bytes"));
+        Assert.Equal(14, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44)));
+        Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_min_snd_mss", KernelProfile.Linux44));
+    }
+
     [Theory]
     [InlineData("net.ipv4.tcp_fin_timeout", "+16", "net.ipv4.tcp_fin_timeout: '+16' is not an integer")]
     [InlineData("net.ipv4.tcp_fin_timeout", "08", "net.ipv4.tcp_fin_timeout: '08' is not an integer")]
@@ -69,7 +122,8 @@ public class SysctlTextTests
         var unsigned = SysctlCatalog.All.Values.Where(d => d.Handler == SysctlHandler.Unsigned).ToList();
         // 32 until session 37: tcp_shrink_window (6.5, linux-6 only); 33 until session 38: tcp_workaround_signed_windows,
         // tcp_fack, tcp_early_demux, tcp_fwmark_accept, tcp_l3mdev_accept
-        Assert.Equal(38, unsigned.Count);
+        // 38 until session 38's sys38: 17 of the DefaultOnly ones (tcp_autocorking, tcp_ecn, tcp_stdurg …)
+        Assert.Equal(55, unsigned.Count);
         int taken = 0;
         foreach (var def in unsigned)
         {
@@ -77,9 +131,11 @@ public class SysctlTextTests
                 Assert.False(new SysctlTable(KernelProfile.Linux6).TrySet(def.Name, "-0", out _), def.Name);
             if (!SysctlCatalog.Exists(def.Name, KernelProfile.Linux44)) continue;
             var table = new SysctlTable(KernelProfile.Linux44);
-            Assert.True(table.TrySet(def.Name, "-0", out var error) == def.Min <= 0, $"{def.Name}: {error}");
+            // A DefaultOnly sysctl takes 0 only when 0 is its default.
+            bool zeroRuns = def.DefaultOnly is null || SysctlCatalog.DefaultFor(def, KernelProfile.Linux44) == "0";
+            Assert.True(table.TrySet(def.Name, "-0", out var error) == (def.Min <= 0 && zeroRuns), $"{def.Name}: {error}");
             if (def.Min > 0) Assert.Equal($"{def.Name}: '-0' is outside {def.Min}..{def.Max}", error);
-            else
+            else if (zeroRuns)
             {
                 Assert.Equal("0", table.Format(def.Name));
                 taken++;
@@ -87,7 +143,7 @@ public class SysctlTextTests
             // The catalog's bounds hold on both profiles, but linux-4.4's tcp_tw_reuse is a plain proc_dointvec (any int).
             Assert.Equal(def.Name == "net.ipv4.tcp_tw_reuse", table.TrySet(def.Name, "-1", out _));
         }
-        Assert.Equal(25, taken); // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
+        Assert.Equal(27, taken); // 25 until sys38: tcp_mtu_probing and tcp_stdurg (default 0) // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
     }
 
     /// <summary>
