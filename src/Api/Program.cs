@@ -20,10 +20,10 @@ using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
 // A setting the service cannot take is one line and exit 1, before anything is built from it (it was an unhandled
-// exception, a stack trace and SIGABRT): the key commands build the same services.
+// exception, a stack trace and SIGABRT): the key commands build the same services, and say it as their own errors ("keys: ").
 if (ServiceSettings.Refusal(builder.Configuration) is { } badSetting)
 {
-    Console.Error.WriteLine($"SimService.Api: {badSetting}");
+    Console.Error.WriteLine($"{(args is ["keys", ..] ? "keys" : "SimService.Api")}: {badSetting}");
     Environment.ExitCode = 1;
     return;
 }
