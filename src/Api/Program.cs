@@ -36,7 +36,17 @@ if (args is ["keys", ..])
     return;
 }
 var app = AddServices(builder).Build();
-await app.Services.PrepareDatabaseAsync();
+try
+{
+    await app.Services.PrepareDatabaseAsync();
+}
+catch (Exception e) when (e is not OperationCanceledException)
+{
+    // A database that is not there, not a database, or refuses us: one line and exit 1, as for a bad setting.
+    Console.Error.WriteLine($"SimService.Api: {ServiceSettings.DatabaseFailure(e)}");
+    Environment.ExitCode = 1;
+    return;
+}
 
 app.UseHeadRequests();
 app.UseAbsoluteLocations();

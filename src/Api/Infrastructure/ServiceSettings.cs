@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using SimService.Domain.Commands;
 using SimService.Persistence.Serialization;
 using SimService.Persistence.Sqlite;
@@ -16,7 +19,28 @@ namespace SimService.Api.Infrastructure;
 /// </summary>
 public static class ServiceSettings
 {
-    private sealed record Rule(string Key, Func<string, bool> Takes, string What);
+    /// <summary>A setting's rule; <paramref name="Each"/>: the setting is a list (<c>Key:0</c>, <c>Key:1</c>, …) and each item takes it.</summary>
+    private sealed record Rule(string Key, Func<string, bool> Takes, string What, bool Each = false);
+
+    /// <summary>
+    /// The longest wall-time limit: a request's timeout is a <see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/>,
+    /// which takes at most 2^32 − 2 ms (tester39 MEDIUM-1: 4,294,968 s was taken here and every request then 500ed).
+    /// </summary>
+    public const int MaxWallSeconds = (int)((uint.MaxValue - 1L) / 1000);
+
+    private static Rule WallSeconds(string key) => Integer(key, 1, MaxWallSeconds);
+
+    /// <summary>An absolute http or https URL; <paramref name="originOnly"/>: scheme, host and port alone, as a browser's Origin.</summary>
+    private static bool IsHttpUrl(string value, bool originOnly) =>
+        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0 && (!originOnly || uri.AbsolutePath == "/");
+
+    /// <summary>A connection string its provider's own builder parses (keywords and their values, e.g. SQLite's Mode).</summary>
+    private static Rule ConnectionString(string key, Action<string> parse) => new(key, value =>
+    {
+        try { parse(value); return true; }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException) { return false; }
+    }, "a connection string its provider reads (keyword=value pairs separated by ';')");
 
     private static Rule Integer(string key, long min, long max) => new(key,
         value => long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max,
@@ -37,9 +61,9 @@ public static class ServiceSettings
         Integer("Engines:HeavyParallelism", 1, int.MaxValue),
         Integer("Engines:HeavySliceMs", 0, int.MaxValue),
         Integer("Engines:SliceMs", 1, int.MaxValue),
-        Integer("Limits:RequestSeconds", 1, int.MaxValue),
-        Integer("Limits:WorkloadSeconds", 1, int.MaxValue),
-        Integer("Limits:HeavySeconds", 1, int.MaxValue),
+        WallSeconds("Limits:RequestSeconds"),
+        WallSeconds("Limits:WorkloadSeconds"),
+        WallSeconds("Limits:HeavySeconds"),
         Integer("Limits:MaxRequestBodyBytes", 0, long.MaxValue),
         Integer("Limits:JournalEventsPerRequest", 1, int.MaxValue),
         Integer("Limits:InstantEventsPerRequest", 1, CommandApplier.SameInstantBudget),
@@ -52,6 +76,11 @@ public static class ServiceSettings
         Integer("Quotas:HostsPerSimulation", 0, long.MaxValue),
         Integer("Quotas:SocketsPerSimulation", 0, long.MaxValue),
         OneOf("ApiKeys:Required", "true", "false"),
+        ConnectionString("ConnectionStrings:Sqlite", value => _ = new SqliteConnectionStringBuilder(value).Mode),
+        ConnectionString("ConnectionStrings:Postgres", value => _ = new NpgsqlConnectionStringBuilder(value).Host),
+        new("Api:PublicBaseUrl", value => IsHttpUrl(value, originOnly: false), "an absolute http or https URL (scheme, host, port and path base)"),
+        new("Cors:AllowedOrigins", value => IsHttpUrl(value, originOnly: true), "origins: an http or https scheme, a host and a port, no path", Each: true),
+        new("ForwardedHeaders:KnownProxies", value => IPAddress.TryParse(value.Trim(), out _), "IP addresses", Each: true),
     ];
 
     /// <summary>The first setting the service cannot take, as one line (no "SimService.Api: " before it), or null.</summary>
@@ -59,12 +88,25 @@ public static class ServiceSettings
     {
         foreach (var rule in Rules)
         {
-            if (configuration[rule.Key] is { } value && !rule.Takes(value))
-                return $"configuration {rule.Key} is '{value}': it takes {rule.What}";
+            var items = rule.Each
+                ? configuration.GetSection(rule.Key).GetChildren().Select(item => (Key: item.Path, item.Value))
+                : [(rule.Key, configuration[rule.Key])];
+            foreach (var (key, value) in items)
+            {
+                if (value is not null && !rule.Takes(value))
+                    return $"configuration {key} is '{value}': it takes {rule.What}";
+            }
         }
         if (string.Equals(configuration["Persistence:Provider"], "postgres", StringComparison.OrdinalIgnoreCase)
             && string.IsNullOrEmpty(configuration.GetConnectionString("Postgres")))
             return "configuration ConnectionStrings:Postgres is not set: Persistence:Provider postgres needs it";
         return null;
     }
+
+    /// <summary>
+    /// Why the configured database could not be used — it is not there, not a database, or refuses us — as one line
+    /// (tester39 MEDIUM-2: the service printed .NET's stack trace and ended with SIGABRT; the key commands say the same).
+    /// </summary>
+    public static string DatabaseFailure(Exception exception) =>
+        $"the configured database could not be used: {exception.GetBaseException().Message.ReplaceLineEndings(" ")}";
 }

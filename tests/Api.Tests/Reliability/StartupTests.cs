@@ -48,10 +48,48 @@ public sealed class StartupTests
     [InlineData("RateLimit:PerSecond", "-5", "it takes an integer from 0 to 2,147,483,647")]
     [InlineData("Engines:SliceMs", "0", "it takes an integer from 1 to 2,147,483,647")]
     [InlineData("RateLimit:PeriodSeconds", "0", "it takes a number of seconds above 0")]
+    // tester39: each was taken, then every request 500ed (a timeout past CancelAfter's 2^32 - 2 ms), or the service
+    // ended with a stack trace and SIGABRT (exit 134) while building what it read, or it answered Location: notaurl/….
+    [InlineData("Limits:RequestSeconds", "4294968", "it takes an integer from 1 to 4,294,967")]
+    [InlineData("Limits:HeavySeconds", "2147483647", "it takes an integer from 1 to 4,294,967")]
+    [InlineData("ForwardedHeaders:KnownProxies:0", "notanip", "it takes IP addresses")]
+    [InlineData("ConnectionStrings:Sqlite", "Data Source=x.db;Mode=Bogus", "it takes a connection string its provider reads (keyword=value pairs separated by ';')")]
+    [InlineData("ConnectionStrings:Postgres", "Host=db;Port=notaport", "it takes a connection string its provider reads (keyword=value pairs separated by ';')")]
+    [InlineData("Api:PublicBaseUrl", "notaurl", "it takes an absolute http or https URL (scheme, host, port and path base)")]
+    [InlineData("Cors:AllowedOrigins:0", "https://app.example/path", "it takes origins: an http or https scheme, a host and a port, no path")]
     public async Task BadSetting_OneLineNamingItOnStandardErrorAndExitOne(string key, string value, string takes)
     {
         var (exit, output, error) = await ApiProcess.RunToExitAsync(["--urls", "http://127.0.0.1:0", $"--{key}={value}"]);
 
         Assert.Equal((1, "", $"SimService.Api: configuration {key} is '{value}': {takes}\n"), (exit, output, error));
+    }
+
+    /// <summary>
+    /// A database the service cannot use — a file that is not SQLite's (tester39 MEDIUM-2; also a folder it cannot make, a
+    /// PostgreSQL that refuses): one line and exit 1, as for a bad setting — it was a stack trace and SIGABRT (exit 134).
+    /// </summary>
+    [Fact]
+    public async Task DatabaseItCannotUse_OneLineOnStandardErrorAndExitOne()
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "not-a-database.db");
+            await File.WriteAllTextAsync(file, "these bytes are not an SQLite database header, and there are enough of them to read one\n");
+
+            var (exit, output, error) = await ApiProcess.RunToExitAsync(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string>
+            {
+                ["Persistence__Provider"] = "sqlite",
+                ["ConnectionStrings__Sqlite"] = $"Data Source={file}",
+            });
+
+            Assert.Equal((1, "SimService.Api: the configured database could not be used: SQLite Error 26: 'file is not a database'.\n"),
+                (exit, error));
+            Assert.DoesNotContain("Unhandled exception", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

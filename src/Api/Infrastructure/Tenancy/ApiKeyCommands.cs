@@ -48,7 +48,7 @@ public static class ApiKeyCommands
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // An unknown provider, a malformed connection string (ArgumentException), a database that is not there or refuses us.
-            Console.Error.WriteLine($"keys: the configured database could not be used: {exception.GetBaseException().Message.ReplaceLineEndings(" ")}");
+            Console.Error.WriteLine($"keys: {ServiceSettings.DatabaseFailure(exception)}");
             return 3;
         }
     }
