@@ -19,7 +19,7 @@ static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
         double? HeldBytesPerConnection, RuntimePhase OpenPhase,
-        double OpenPerThreadCpuSec, RuntimePhase ClosePhase, double OpenGen0BudgetMb);
+        double OpenPerThreadCpuSec, RuntimePhase ClosePhase, double OpenGen0BudgetMb, double OpenFirstGcAfterMb);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
@@ -66,7 +66,7 @@ static class Pool
                 if (round > Repetitions(ns[k])) continue;
                 var r = Run(ns[k]);
                 runs[k].Add(r);
-                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)} open_gen0_budget_mb={r.OpenGen0BudgetMb:F1}"));
+                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)} open_gen0_budget_mb={r.OpenGen0BudgetMb:F1} open_first_gc_after_mb={r.OpenFirstGcAfterMb:F1}"));
                 if (!kernel) continue;
                 if (Kernel.Pool(ns[k], out string note) is not { } kr)
                 {
@@ -198,6 +198,9 @@ static class Pool
         var m = new Measure();
         var phase = new RuntimeMeter();
         const int batch = 1000;
+        // Where in the phase the first collection came: the MB allocated since the phase began, to within a batch (≈ 2 MB).
+        int gcs0 = GC.CollectionCount(0);
+        double firstGcMb = double.NaN;
         for (int i = 0; i < n; i += batch)
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
@@ -206,6 +209,7 @@ static class Pool
                 Call(sim, accept);
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
+            if (double.IsNaN(firstGcMb) && GC.CollectionCount(0) != gcs0) firstGcMb = (GC.GetTotalAllocatedBytes() - alloc0) / 1e6;
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
@@ -233,7 +237,7 @@ static class Pool
         double close = m.WallSeconds, closeCpu = m.CpuSeconds;
         var closePhase = phase.Stop();
         Console.Write(gcLog?.Drain($"n={n} close"));
-        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget);
+        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget, firstGcMb);
     }
 
     /// <summary>
