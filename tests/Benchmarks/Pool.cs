@@ -19,7 +19,7 @@ static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
         double? HeldBytesPerConnection, RuntimePhase OpenPhase,
-        double OpenPerThreadCpuSec, RuntimePhase ClosePhase);
+        double OpenPerThreadCpuSec, RuntimePhase ClosePhase, double OpenGen0BudgetMb, double OpenFirstGcAfterMb);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
@@ -66,7 +66,7 @@ static class Pool
                 if (round > Repetitions(ns[k])) continue;
                 var r = Run(ns[k]);
                 runs[k].Add(r);
-                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)}"));
+                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)} open_gen0_budget_mb={r.OpenGen0BudgetMb:F1} open_first_gc_after_mb={r.OpenFirstGcAfterMb:F1}"));
                 if (!kernel) continue;
                 if (Kernel.Pool(ns[k], out string note) is not { } kr)
                 {
@@ -77,7 +77,7 @@ static class Pool
                 kernelRuns[k].Add(kr);
                 Console.WriteLine(Inv($"# W6 kernel n={ns[k]} rep={round} open_per_s={kr.OpenPerSec:F0} open_per_cpu_s={kr.OpenPerCpuSec:F0} close_per_s={kr.ClosePerSec:F0} close_per_cpu_s={kr.ClosePerCpuSec:F0} held=\"{kr.Held}\""));
             }
-        double first = 0;
+        double first = 0, firstNoGc = 0;
         for (int k = 0; k < ns.Count; k++)
         {
             var all = runs[k];
@@ -91,8 +91,9 @@ static class Pool
                 Inv($" reps={all.Count} open_per_cpu_s_reps={Join(all, r => Inv($"{r.OpenPerCpuSec:F0}"))} close_per_cpu_s_reps={Join(all, r => Inv($"{r.ClosePerCpuSec:F0}"))}") +
                 $" open_gc_reps={Join(all, r => Gcs(r.OpenPhase))} close_gc_reps={Join(all, r => Gcs(r.ClosePhase))}" +
                 (k > 0 ? Inv($" open_ratio_to_n{ns[0]}={open / first:F2}") : "") +
+                NoGcPart(all, k > 0 ? ns[0] : null, firstNoGc, out double noGc) +
                 KernelPart(kernelRuns[k], kernelRuns[0], k > 0 ? ns[0] : null, Median(r => r.OpenPerSec), open, Median(r => r.ClosePerSec), Median(r => r.ClosePerCpuSec));
-            if (k == 0) first = open;
+            if (k == 0) (first, firstNoGc) = (open, noGc);
             yield return line;
         }
     }
@@ -115,6 +116,22 @@ static class Pool
             Inv($" open_ratio={open / kOpen:F2} open_cpu_ratio={openCpu / kOpenCpu:F2} close_ratio={close / kClose:F2} close_cpu_ratio={closeCpu / kCloseCpu:F2}") +
             Inv($" kernel_parked={(kernel[0].Parked ? 1 : 0)} kernel_reps={kernel.Count} kernel_open_per_cpu_s_reps={string.Join('/', kernel.Select(r => Inv($"{r.OpenPerCpuSec:F0}")))}") +
             (firstN is { } f && first.Count > 0 ? Inv($" kernel_open_ratio_to_n{f}={kOpenCpu / MedianOf(first.Select(r => r.OpenPerCpuSec)):F2}") : "");
+    }
+
+    /// <summary>
+    /// The pools whose open phase made no collection: how many (open_nogc_reps) and their median open rate per CPU-second
+    /// (open_per_cpu_s_nogc, "na" when every pool collected), and from the second N on its ratio to the first N's
+    /// (open_nogc_ratio_to_nN) — the engine's own cost at each N, apart from the collector's (scale session 39: a 100k pool
+    /// that collects nothing opens at ≈ 0.9 of the 10k rate, one that collects once at ≈ 0.78, the first of a process ≈ 0.6).
+    /// </summary>
+    static string NoGcPart(List<Result> runs, int? firstN, double firstNoGc, out double noGc)
+    {
+        var clean = runs.Where(r => r.OpenPhase.Gc0 + r.OpenPhase.Gc1 + r.OpenPhase.Gc2 == 0).ToList();
+        noGc = clean.Count > 0 ? MedianOf(clean.Select(r => r.OpenPerCpuSec)) : double.NaN;
+        string rate = clean.Count > 0 ? Inv($"{noGc:F0}") : "na";
+        string ratio = firstN is not { } f ? "" :
+            double.IsNaN(noGc) || double.IsNaN(firstNoGc) ? $" open_nogc_ratio_to_n{f}=na" : Inv($" open_nogc_ratio_to_n{f}={noGc / firstNoGc:F2}");
+        return $" open_nogc_reps={clean.Count} open_per_cpu_s_nogc={rate}" + ratio;
     }
 
     /// <summary>The median (the mean of the middle two for an even count).</summary>
@@ -170,10 +187,20 @@ static class Pool
         // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
         // shows the engine's own cost per connection at each N without the collector's.
         bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
+        // What gen0 may still allocate before its budget runs out, as the open phase starts (scale session 39: 250–423 MB before
+        // every 100k pool, above the ≈ 194 MB the phase allocates, and each of them still made a gen0 — the budget alone does
+        // not decide whether a pool collects).
+        double gen0Budget = Gen0BudgetMb();
         Perf?.Enable();
+        // SIMBENCH_ALLOC=1: what the open phase allocates, per connection and by type (a "# alloc_per_connection" line each).
+        AllocationSampler.Current?.Reset();
+        long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         var m = new Measure();
         var phase = new RuntimeMeter();
         const int batch = 1000;
+        // Where in the phase the first collection came: the MB allocated since the phase began, to within a batch (≈ 2 MB).
+        int gcs0 = GC.CollectionCount(0);
+        double firstGcMb = double.NaN;
         for (int i = 0; i < n; i += batch)
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
@@ -182,10 +209,12 @@ static class Pool
                 Call(sim, accept);
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
+            if (double.IsNaN(firstGcMb) && GC.CollectionCount(0) != gcs0) firstGcMb = (GC.GetTotalAllocatedBytes() - alloc0) / 1e6;
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
         Perf?.Disable();
+        AllocationSampler.Current?.PrintPer(GC.GetTotalAllocatedBytes(precise: true) - alloc0, n, "connection");
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
@@ -208,8 +237,18 @@ static class Pool
         double close = m.WallSeconds, closeCpu = m.CpuSeconds;
         var closePhase = phase.Stop();
         Console.Write(gcLog?.Drain($"n={n} close"));
-        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase);
+        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget, firstGcMb);
     }
+
+    /// <summary>
+    /// gen0's remaining allocation budget in MB (the runtime's internal GC.GetGenerationBudget(0), read by reflection: it has no
+    /// public API), or NaN when this runtime has no such method. A diagnostic of the harness, read outside the timed phases.
+    /// </summary>
+    static double Gen0BudgetMb() =>
+        BudgetMethod?.Invoke(null, [0]) is long bytes ? bytes / 1e6 : double.NaN;
+
+    static readonly System.Reflection.MethodInfo? BudgetMethod = typeof(GC).GetMethod("GetGenerationBudget",
+        System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static, [typeof(int)]);
 
     static void Must(Simulation sim, SimCommand c)
     {
