@@ -23,8 +23,9 @@ var builder = WebApplication.CreateBuilder(args);
 // exception, a stack trace and SIGABRT): the key commands build the same services, and say it as their own errors ("keys: ").
 if (ServiceSettings.Refusal(builder.Configuration) is { } badSetting)
 {
+    // The key commands' exit 3 is "the configuration or its database cannot be used"; 1 is theirs for an unknown key id.
     Console.Error.WriteLine($"{(args is ["keys", ..] ? "keys" : "SimService.Api")}: {badSetting}");
-    Environment.ExitCode = 1;
+    Environment.ExitCode = args is ["keys", ..] ? 3 : 1;
     return;
 }
 // The key commands check their own arguments first, then build the services and prepare the database, and report any
@@ -67,15 +68,20 @@ api.MapWorkloads();
 
 try
 {
-    await app.RunAsync();
+    await app.StartAsync();
 }
-catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
+catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException or ArgumentException or InvalidOperationException)
 {
-    // An address that cannot be listened on (in use, not this machine's, a port below 1024 without the right): one line
-    // and exit 1, as the key commands report theirs — it was .NET's unhandled exception, a 40-line trace and SIGABRT (134).
+    // An address that cannot be listened on (in use, not this machine's, a port below 1024 without the right) or that is
+    // not one (`--urls notaurl`, port 99999, an ftp:// scheme; tester39 MEDIUM-4): one line and exit 1, as the key commands
+    // report theirs — it was .NET's unhandled exception, a 14- to 40-line trace and SIGABRT (134).
     Console.Error.WriteLine($"SimService.Api: cannot listen: {e.Message}");
     Environment.ExitCode = 1;
+    await app.DisposeAsync();
+    return;
 }
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 
 static WebApplicationBuilder AddServices(WebApplicationBuilder builder)
 {

@@ -21,7 +21,7 @@ public sealed record ScenarioParseResult
     /// <summary>The valid document; null when <see cref="Errors"/> is not empty.</summary>
     public ScenarioDocument? Document { get; }
 
-    /// <summary>Every error found, in the order met; empty when the document is valid.</summary>
+    /// <summary>Every error found, in the order met (past ScenarioReader.MaxErrors, the first of them and a count); empty when the document is valid.</summary>
     public ImmutableArray<ScenarioError> Errors { get; }
 
     /// <summary>True when there is a document and no error.</summary>

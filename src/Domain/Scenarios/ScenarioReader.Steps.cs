@@ -465,7 +465,7 @@ internal sealed partial class ScenarioReader
     {
         var f = Object(member, WorkloadFields);
         if (f is null) return null;
-        int errors = _errors.Count;
+        int errors = ErrorCount;
         var d = new Workloads.WorkloadSpec();
         var clientMembers = f["clients"] is { } cm ? Array(cm, nonEmpty: true) : [];
         var clients = clientMembers.Select(c => LinuxHost(c)).ToList();
@@ -500,7 +500,7 @@ internal sealed partial class ScenarioReader
         };
         // A field refused by its own rule is reported once, there: the spec's checks would see its stand-in (a generatedClients
         // of 200001 read as none was also "give client hosts or a count of generated clients" at the workload, tester35 LOW-3).
-        if (server is null || clients.Any(c => c is null) || _errors.Count > errors) return null;
+        if (server is null || clients.Any(c => c is null) || ErrorCount > errors) return null;
         if (spec.Validate() is { } invalid)
         {
             Error(WorkloadField(JsonPath.Member(path, "workload"), invalid.Field, f), invalid.Message);

@@ -36,7 +36,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
     public ScenarioParseResult Read(JsonElement root)
     {
         var top = Object(new JsonMember(root, JsonPath.Root), TopFields);
-        if (top is null) return ScenarioParseResult.Invalid(_errors);
+        if (top is null) return ScenarioParseResult.Invalid(Listed());
 
         var nameMember = Required(top, "name");
         var name = Matching(nameMember, ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
@@ -59,7 +59,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
         // The rules the simulation follows (Commands.EngineRules): what an export carries; absent, the current ones.
         int? engineRules = top["engineRules"] is { } rules ? Int32(rules, Commands.EngineRules.Original, Commands.EngineRules.Current) : null;
 
-        if (_errors.Count > 0) return ScenarioParseResult.Invalid(_errors);
+        if (ErrorCount > 0) return ScenarioParseResult.Invalid(Listed());
         return ScenarioParseResult.Valid(new ScenarioDocument(
             name!, description, _profile!.Value, seed!.Value, hosts, nats, links, steps, expect, runUntil, engineRules));
     }

@@ -65,6 +65,10 @@ public sealed class KeyCommandsTests
                 Assert.Single(error.TrimEnd('\n').Split('\n'));
                 Assert.StartsWith("keys: ", error, StringComparison.Ordinal);
             }
+            // The exit codes a script tells apart (tester39 LOW-4: a setting the service cannot take was 1, an unknown key id's).
+            Assert.Equal(3, (await KeysAsync("list", "--Persistence:Provider=mongo", database)).Exit);
+            Assert.Equal(3, (await KeysAsync("list", "--Engines:Capacity=abc", database)).Exit);
+            Assert.Equal(1, (await KeysAsync("revoke", "no-such-key", database)).Exit);
         }
         finally
         {

@@ -36,6 +36,33 @@ public sealed class StartupTests
     }
 
     /// <summary>
+    /// An address that is not one (tester39 MEDIUM-4): one line and exit 1, as for a taken port — each was .NET's unhandled
+    /// exception, a 14- to 23-line trace and SIGABRT (exit 134).
+    /// </summary>
+    [Theory]
+    [InlineData("notaurl", "Invalid url: 'notaurl'")]
+    [InlineData("ftp://127.0.0.1:5196", "Unrecognized scheme in server address 'ftp://127.0.0.1:5196'. Only 'http://' and 'https://' are supported.")]
+    [InlineData("http://127.0.0.1:99999", "Specified argument was out of the range of valid values. (Parameter 'port')")]
+    public async Task NotAnAddress_OneLineOnStandardErrorAndExitOne(string urls, string reason)
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
+        try
+        {
+            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", urls], new Dictionary<string, string>
+            {
+                ["Persistence__Provider"] = "sqlite",
+                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
+            });
+
+            Assert.Equal((1, $"SimService.Api: cannot listen: {reason}\n"), (exit, error));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// A setting the service cannot take (tester38 MEDIUM-9): one line naming it, its value and what it takes, and exit 1,
     /// as for a taken port — each was .NET's unhandled exception at start-up, a stack trace and SIGABRT (exit 134), in
     /// the words of the code that read it (Kestrel's "ArgumentOutOfRangeException" for the body limit); a negative rate

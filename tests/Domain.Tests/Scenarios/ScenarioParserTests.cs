@@ -83,6 +83,22 @@ public class ScenarioParserTests
     public void Parse_ConnectWithoutToOrFamily_ReportsRequired() =>
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "connect", "socket": "c" }""").HasError("$.steps[4].to", "required");
 
+    /// <summary>
+    /// tester39 MEDIUM-3: 1,300,000 empty steps were 1,300,000 errors, a 157 MB answer. The first 1,000 are listed, in
+    /// document order, then one entry at $ counting the rest.
+    /// </summary>
+    [Fact]
+    public void Parse_ManyErrors_ListsTheFirstThousandAndCountsTheRest()
+    {
+        var json = "{\"name\":\"x\",\"hosts\":{\"a\":{\"address\":\"10.0.0.1\"}},\"steps\":[" + string.Join(",", Enumerable.Repeat("{}", 1500)) + "]}";
+
+        var errors = ScenarioParser.Parse(json).Errors;
+
+        Assert.Equal(1001, errors.Length);
+        Assert.Equal("$.steps[999]", errors[999].Path);
+        Assert.Equal(new ScenarioError("$", "500 more errors are not listed (only the first 1,000 are)"), errors[^1]);
+    }
+
     [Fact]
     public void Parse_DuplicateKey_ReportsPath()
     {
