@@ -47,7 +47,7 @@ public class SysctlTextTests
     [InlineData("net.ipv4.tcp_ecn", "1", "net.ipv4.tcp_ecn: 1 is not simulated, only the kernel's default 2 runs: a different value changes ECN: ")]
     [InlineData("net.ipv4.tcp_ecn", "3", "net.ipv4.tcp_ecn: '3' is outside 0..2")]
     [InlineData("net.ipv4.tcp_mtu_probing", "00", null)]
-    [InlineData("net.ipv4.tcp_mtu_probing", "1", "net.ipv4.tcp_mtu_probing: 1 is not simulated, only the kernel's default 0 runs: a different value changes packetization-layer path MTU discovery")]
+    [InlineData("net.ipv4.tcp_mtu_probing", "2", "net.ipv4.tcp_mtu_probing: 2 is not simulated, only 0 to 1 run: a value above 1 changes tcp_mtup_init() enabling MTU probing")]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "4194304", null)]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "262144", "net.ipv4.tcp_limit_output_bytes: 262144 is not simulated, only the kernel's default 4194304 runs: ")]
     [InlineData("net.ipv4.tcp_min_snd_mss", "47", "net.ipv4.tcp_min_snd_mss: '47' is outside 48..65535")]
@@ -64,6 +64,27 @@ public class SysctlTextTests
     }
 
     /// <summary>
+    /// MTU probing's sysctls as far as black-hole detection runs (<c>MtuProbingTests</c>): tcp_mtu_probing takes 0 and 1 on
+    /// both profiles (above 1 is refused, above), tcp_base_mss any int and tcp_mtu_probe_floor 48..65535 (linux-6 only, 5.4),
+    /// read back as written; the kernel's bounds still refuse.
+    /// </summary>
+    [Theory]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "1", "1")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probing", "1", "1")]
+    [InlineData("linux-6", "net.ipv4.tcp_base_mss", "-5", "-5")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_base_mss", "512", "512")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probe_floor", "300", "300")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probe_floor", "47", null)]
+    [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probe_floor", "300", null)]
+    public void MtuProbingSysctls_BlackHoleDetectionValuesTaken(string profile, string name, string text, string? readBack)
+    {
+        var table = new SysctlTable(profile == "linux-6" ? KernelProfile.Linux6 : KernelProfile.Linux44);
+        Assert.Equal(readBack is not null, table.TrySet(name, text, out var error));
+        if (readBack is not null) Assert.Equal(readBack, table.Format(name));
+        else Assert.DoesNotContain("not simulated", error);
+    }
+
+    /// <summary>
     /// Each DefaultOnly sysctl of each profile takes its default and refuses the next value up (or down), and the
     /// namespace's default is the profile's: linux-4.4's TSQ limit was 262144 ("Default TSQ limit of four TSO segments"),
     /// and 4.4 has none of the sysctls added after it (tcp_min_snd_mss, PLB, AccECN …).
@@ -72,7 +93,7 @@ public class SysctlTextTests
     public void DefaultOnly_EachProfileTakesItsOwnDefaultOnly()
     {
         var defaultOnly = SysctlCatalog.All.Values.Where(d => d.DefaultOnly is not null).ToList();
-        Assert.Equal(26, defaultOnly.Count);
+        Assert.Equal(24, defaultOnly.Count); // 26 until sys39: tcp_base_mss and tcp_mtu_probe_floor are simulated
         foreach (var profile in new[] { KernelProfile.Linux6, KernelProfile.Linux44 })
             foreach (var def in defaultOnly.Where(d => SysctlCatalog.Exists(d.Name, profile)))
             {
@@ -80,12 +101,14 @@ public class SysctlTextTests
                 var value = long.Parse(SysctlCatalog.DefaultFor(def, profile));
                 Assert.Equal(value.ToString(), table.Format(def.Name));
                 Assert.True(table.TrySet(def.Name, value.ToString(), out var error), error);
-                var other = value < def.Max ? value + 1 : value - 1;
+                var other = value < def.Max ? (def.SimulatedUpTo ?? value) + 1 : value - 1;
                 Assert.False(table.TrySet(def.Name, other.ToString(), out error));
-                Assert.StartsWith($"{def.Name}: {other} is not simulated, only the kernel's default {value} runs: ", error);
+                Assert.StartsWith(def.SimulatedUpTo is { } upTo
+                    ? $"{def.Name}: {other} is not simulated, only {value} to {upTo} run: "
+                    : $"{def.Name}: {other} is not simulated, only the kernel's default {value} runs: ", error);
             }
         Assert.Equal("262144", new SysctlTable(KernelProfile.Linux44).Format("net.ipv4.tcp_limit_output_bytes"));
-        Assert.Equal(14, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44)));
+        Assert.Equal(13, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 14 until sys39 (tcp_base_mss)
         Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_min_snd_mss", KernelProfile.Linux44));
     }
 
