@@ -211,7 +211,7 @@ public sealed partial class TcpSocket
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
 
-    /// <summary>icsk_mtup.search_low: the largest MTU MTU probing takes to work (tcp_mtup_init(), lowered by tcp_mtu_probing()).</summary>
+    /// <summary>icsk_mtup.search_low: the largest MTU that MTU probing takes as known to work (tcp_mtup_init(), lowered by tcp_mtu_probing()).</summary>
     int _mtupSearchLow;
 
     /// <summary>
@@ -248,9 +248,8 @@ public sealed partial class TcpSocket
     /// Models tcp_mtu_probing() — net/ipv4/tcp_timer.c — black-hole detection, which tcp_write_timeout() runs on each RTO of
     /// a synchronized socket once retransmits_timed_out(tcp_retries1) holds: nothing with net.ipv4.tcp_mtu_probing 0; the
     /// first time icsk_mtup.enabled is set, so mss_cache drops to tcp_mtu_to_mss(search_low) (tcp_base_mss 1024: 1024);
-    /// each later time search_low halves — the MSS
-    /// halved, at most tcp_base_mss, at least tcp_mtu_probe_floor and tcp_min_snd_mss (linux-4.4: 68 − tcp_header_len) —
-    /// and tcp_sync_mss() takes it. The next retransmission is cut to it (__tcp_retransmit_skb()'s tcp_fragment()).
+    /// each later time search_low halves — the MSS halved, at most tcp_base_mss, at least tcp_mtu_probe_floor and
+    /// tcp_min_snd_mss (linux-4.4: 68 − tcp_header_len) — and tcp_sync_mss() takes it. The next retransmission is cut to it (__tcp_retransmit_skb()'s tcp_fragment()).
     /// </summary>
     void MtuProbing()
     {
