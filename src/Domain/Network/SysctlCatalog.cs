@@ -43,7 +43,8 @@ public sealed record SysctlDefinition(
     KernelProfile? OnlyIn = null,
     IReadOnlyList<string>? Choices = null,
     SysctlHandler Handler = SysctlHandler.Signed,
-    string? DefaultOnly = null);
+    string? DefaultOnly = null,
+    IReadOnlyList<long>? AlsoRuns = null);
 
 /// <summary>
 /// How a numeric sysctl's proc handler converts each number that proc_get_long() read (kernel/sysctl.c): the sign it takes
@@ -247,14 +248,18 @@ public static class SysctlCatalog
         // any other value the kernel takes is refused with that reason). Bounds and handlers observed on Linux 6.18.44 in
         // a fresh namespace (`unshare -n`: the default, -0, -1, 256 … written one by one). linux-4.4 has the ones without
         // OnlyIn, its handlers all proc_dointvec(_minmax) (the 6.18 bounds are kept, as for tcp_slow_start_after_idle).
-        new("net.ipv4.tcp_autocorking", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "tcp_should_autocork() holding back a small write while an earlier skb is still in the qdisc or device; the engine sends each push at once, as with autocorking on and a path that has always drained"),
-        new("net.ipv4.tcp_base_mss", SysctlKind.Integer, "1024", IntMin, IntMax,
-            DefaultOnly: "tcp_mtup_init()'s search_low, read only by MTU probing (tcp_mtu_probing 0: off)"),
+        // AlsoRuns 0: tcp_ecn_send_syn() asks for ECN only at 1 (cubic and reno do not need it), and
+        // tcp_ecn_create_request() answers only a SYN with ECE and CWR, which nothing modelled sends (a script cannot:
+        // packetdrill's ECN flags and codepoints are refused) — so 0 and 2 run alike.
         new("net.ipv4.tcp_ecn", SysctlKind.Integer, "2", 0, 2, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "ECN: the engine sends no ECE/CWR and no ECT; 2 asks for nothing and answers a peer's ECN request, which no modelled peer sends"),
-        new("net.ipv4.tcp_ecn_fallback", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "tcp_ecn_clear_syn(): ECN is not modelled"),
+            DefaultOnly: "ECN: 1 asks for it in the SYN (ECE|CWR, tcp_ecn_send_syn()), then ECT on data and CE/ECE/CWR handling, none of which the engine models", AlsoRuns: [0]),
+        // proc_dou8vec_minmax 0..1; tcp_ecn_clear_syn() strips ECE|CWR from a retransmitted SYN that asked for ECN: with
+        // tcp_ecn at 0 or 2 no SYN asks, so both values run alike.
+        new("net.ipv4.tcp_ecn_fallback", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax 0..1. tcp_should_autocork() holds a small write back while an earlier skb is still in the
+        // qdisc or device; the engine's path has always drained, so it sends each push at once — as the kernel does with
+        // either value then, and always with 0: both run alike.
+        new("net.ipv4.tcp_autocorking", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned),
         new("net.ipv4.tcp_ecn_option", SysctlKind.Integer, "2", 0, 2, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "the AccECN option: AccECN is not modelled"),
         new("net.ipv4.tcp_ecn_option_beacon", SysctlKind.Integer, "3", 0, 3, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
@@ -267,14 +272,14 @@ public static class SysctlCatalog
             DefaultOnly: "TCP Small Queues (tcp_small_queue_check()): the engine has no qdisc or device queue for it to bound"),
         new("net.ipv4.tcp_min_tso_segs", SysctlKind.Integer, "2", 1, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_tso_autosize()'s least TSO burst: TSO sizing is modelled at the default only"),
-        new("net.ipv4.tcp_mtu_probe_floor", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6,
-            DefaultOnly: "MTU probing's floor (tcp_mtu_probing 0: off)"),
+        // AlsoRuns: 1 is black-hole detection, tcp_mtu_probing() lowering the MSS after tcp_retries1's RTOs; above 1
+        // tcp_mtup_init() enables MTU probing at once and tcp_mtu_probe() sends probes.
         new("net.ipv4.tcp_mtu_probing", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "packetization-layer path MTU discovery (tcp_mtu_probe(), and tcp_mtu_probing() lowering the MSS after tcp_retries1 RTOs)"),
+            DefaultOnly: "tcp_mtup_init() enabling MTU probing from the connection's start, mss_cache at tcp_base_mss's and tcp_mtu_probe()'s probe segments", AlsoRuns: [1]),
         new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "MTU probing's interval (tcp_mtu_probing 0: off)"),
+            DefaultOnly: "tcp_mtu_check_reprobe()'s interval: tcp_mtu_probe()'s probes are not modelled"),
         new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax,
-            DefaultOnly: "MTU probing's threshold (tcp_mtu_probing 0: off)"),
+            DefaultOnly: "tcp_mtu_probe()'s search threshold: its probes are not modelled"),
         new("net.ipv4.tcp_no_ssthresh_metrics_save", SysctlKind.Integer, "1", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_update_metrics() saving ssthresh in the route cache, and tcp_init_metrics() reading it back: not modelled"),
         new("net.ipv4.tcp_pacing_ca_ratio", SysctlKind.Integer, "120", 0, 1000,
@@ -299,6 +304,12 @@ public static class SysctlCatalog
             DefaultOnly: "a SYN-ACK and an accepted socket taking the SYN's TOS: the engine carries no TOS"),
         new("net.ipv4.tcp_stdurg", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "RFC 1122's urgent pointer (tcp_check_urg()): urgent data is not modelled"),
+        // proc_dointvec; tcp_sk_init(): TCP_BASE_MSS, 1024 (linux-4.4's too: D160). tcp_mtup_init()'s search_low
+        // (tcp_mss_to_mtu() of it) and tcp_mtu_probing()'s cap on the halved MSS.
+        new("net.ipv4.tcp_base_mss", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // proc_dointvec_minmax, extra1 = &tcp_min_snd_mss_min (48), extra2 = &tcp_min_snd_mss_max (65535); 5.4
+        // ("tcp: add new tcp_mtu_probe_floor sysctl"): tcp_mtu_probing()'s least MSS.
+        new("net.ipv4.tcp_mtu_probe_floor", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_minmax, extra1 = &tcp_min_snd_mss_min (TCP_MIN_SND_MSS 48), extra2 = &tcp_min_snd_mss_max (65535);
         // 5.2 ("tcp: add tcp_min_snd_mss sysctl"). __tcp_mtu_to_mss()'s floor of the send MSS, before the options.
         new("net.ipv4.tcp_min_snd_mss", SysctlKind.Integer, "48", 48, 65535, OnlyIn: KernelProfile.Linux6),
@@ -342,12 +353,16 @@ public static class SysctlCatalog
     {
         if (!TryParseAsKernel(name, profile, text, out values, out error, current)) return false;
         // Every DefaultOnly sysctl is one integer; refused, it keeps the default (nothing else is ever written).
-        if (All[name].DefaultOnly is { } unmodelled
-            && values[0] != long.Parse(DefaultFor(All[name], profile), CultureInfo.InvariantCulture))
+        // AlsoRuns: the values besides the default that run.
+        var def = All[name];
+        if (def.DefaultOnly is { } unmodelled
+            && long.Parse(DefaultFor(def, profile), CultureInfo.InvariantCulture) is var defaultValue
+            && values[0] != defaultValue && def.AlsoRuns?.Contains(values[0]) != true)
         {
-            error = $"{name}: {values[0]} is not simulated, only the kernel's default {DefaultFor(All[name], profile)} runs: "
-                + $"a different value changes {unmodelled}";
-            values = [long.Parse(DefaultFor(All[name], profile), CultureInfo.InvariantCulture)];
+            error = def.AlsoRuns is { } also
+                ? $"{name}: {values[0]} is not simulated, only {string.Join(" and ", also.Append(defaultValue).Order())} run: a different value changes {unmodelled}"
+                : $"{name}: {values[0]} is not simulated, only the kernel's default {defaultValue} runs: a different value changes {unmodelled}";
+            values = [defaultValue];
             return false;
         }
         return true;

@@ -131,6 +131,14 @@ public sealed class SysctlTable
     public int TcpFinTimeoutSec { get; private set; }
     public int TcpOrphanRetries { get; private set; }
     public int TcpRetries2 { get; private set; }
+    /// <summary>net.ipv4.tcp_retries1: the RTOs (as tcp_model_timeout()'s time) after which tcp_write_timeout() runs black-hole detection.</summary>
+    public int TcpRetries1 { get; private set; }
+    /// <summary>net.ipv4.tcp_mtu_probing: 1 lets black-hole detection enable MTU probing (tcp_mtu_probing()), above 1 enables it at once (tcp_mtup_init()).</summary>
+    public int TcpMtuProbing { get; private set; }
+    /// <summary>net.ipv4.tcp_base_mss: tcp_mtup_init()'s search_low MSS, the most a black-hole halving leaves (tcp_mtu_probing()).</summary>
+    public int TcpBaseMss { get; private set; }
+    /// <summary>net.ipv4.tcp_mtu_probe_floor: the least MSS tcp_mtu_probing() halves to (5.4; linux-4.4: 68 − tcp_header_len instead).</summary>
+    public int TcpMtuProbeFloor { get; private set; }
     public long TcpMaxOrphans { get; private set; }
     public long TcpMaxTwBuckets { get; private set; }
     /// <summary>
@@ -234,6 +242,10 @@ public sealed class SysctlTable
         TcpFinTimeoutSec = (int)Get("net.ipv4.tcp_fin_timeout");
         TcpOrphanRetries = (int)Get("net.ipv4.tcp_orphan_retries");
         TcpRetries2 = (int)Get("net.ipv4.tcp_retries2");
+        TcpRetries1 = (int)Get("net.ipv4.tcp_retries1");
+        TcpMtuProbing = (int)Get("net.ipv4.tcp_mtu_probing");
+        TcpBaseMss = (int)Get("net.ipv4.tcp_base_mss");
+        TcpMtuProbeFloor = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_mtu_probe_floor") : 0;
         TcpMaxOrphans = Get("net.ipv4.tcp_max_orphans");
         TcpMaxTwBuckets = Get("net.ipv4.tcp_max_tw_buckets");
         TimeWaitLimit = TcpMaxTwBuckets >= 0 ? TcpMaxTwBuckets : Profile == KernelProfile.Linux44 ? 0 : null;

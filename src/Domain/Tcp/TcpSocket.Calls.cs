@@ -889,7 +889,7 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_init_transfer() + tcp_init_buffer_space() — net/ipv4/tcp_input.c, when the connection
-    /// becomes ESTABLISHED: snd_cwnd = 1 when more than one SYN (or SYN-ACK) was retransmitted and the
+    /// becomes ESTABLISHED: tcp_mtup_init() again (<see cref="MtupInit"/>), snd_cwnd = 1 when more than one SYN (or SYN-ACK) was retransmitted and the
     /// timeouts were not undone (tp->total_retrans &gt; 1 &amp;&amp; tp->undo_marker — RFC 5681 §3.1 after the
     /// RFC 6298 1 s initial RTO), else tcp_init_cwnd() = TCP_INIT_CWND; then, without SOCK_SNDBUF_LOCK,
     /// tcp_sndbuf_expand(), whose max(TCP_INIT_CWND, cwnd) makes a cwnd of 1 expand for 10 segments.
@@ -908,6 +908,7 @@ public sealed partial class TcpSocket
     /// </param>
     void InitBufferSpace(bool activeOpen = false)
     {
+        MtupInit(timestampHeader: _rxOpt.TsOk); // tcp_init_transfer() starts with it, the options negotiated
         _ca.Cwnd = TotalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         InitCongestionControl();
         if (SndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);

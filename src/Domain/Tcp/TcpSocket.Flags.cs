@@ -35,6 +35,7 @@ public sealed partial class TcpSocket
         WriteSpaceWake = 1 << 20,
         CaSetsockopt = 1 << 21,
         CwndLimited = 1 << 22,
+        MtupEnabled = 1 << 23,
     }
 
     /// <summary>The flags below; sk_alloc()'s zeroed memory clears them all (<see cref="Init"/>).</summary>
@@ -93,4 +94,6 @@ public sealed partial class TcpSocket
     bool CaSetsockopt { get => Flag(SockFlags.CaSetsockopt); set => SetFlag(SockFlags.CaSetsockopt, value); }
     /// <summary>tp->is_cwnd_limited: the current window was limited by cwnd (tcp_cwnd_validate()).</summary>
     bool CwndLimited { get => Flag(SockFlags.CwndLimited); set => SetFlag(SockFlags.CwndLimited, value); }
+    /// <summary>icsk_mtup.enabled: tcp_sync_mss() holds mss_cache to search_low's MSS (<see cref="MtupMss"/>).</summary>
+    bool MtupEnabled { get => Flag(SockFlags.MtupEnabled); set => SetFlag(SockFlags.MtupEnabled, value); }
 }

@@ -211,6 +211,61 @@ public sealed partial class TcpSocket
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
 
+    /// <summary>icsk_mtup.search_low: the largest MTU that MTU probing takes as known to work (tcp_mtup_init(), lowered by tcp_mtu_probing()).</summary>
+    int _mtupSearchLow;
+
+    /// <summary>
+    /// Models tcp_mtup_init() — net/ipv4/tcp_output.c — as tcp_connect_init() runs it before its tcp_sync_mss(), and
+    /// tcp_init_transfer() again once the connection is established: enabled when net.ipv4.tcp_mtu_probing is above 1;
+    /// search_low = tcp_mss_to_mtu(net.ipv4.tcp_base_mss) with tcp_header_len as it is then (<paramref name="timestampHeader"/>:
+    /// at connect() the timestamp option counts when net.ipv4.tcp_timestamps is on; from tcp_init_transfer() as negotiated).
+    /// Observed on Linux 6.18.44: a connect() with timestamps on to a peer without them lowers its MSS to 1024, not 1036.
+    /// </summary>
+    void MtupInit(bool timestampHeader)
+    {
+        MtupEnabled = Host.Sysctls.TcpMtuProbing > 1;
+        _mtupSearchLow = MssToMtu(Host.Sysctls.TcpBaseMss, timestampHeader);
+    }
+
+    /// <summary>tcp_mss_to_mtu(): mss + tcp_header_len + the IPv4 header (an int: a tcp_base_mss near INT_MAX wraps as the kernel's does).</summary>
+    static int MssToMtu(int mss, bool timestampHeader) =>
+        unchecked(mss + Network.Host.Ipv4TcpHeaders + (timestampHeader ? TcpConstants.TimestampOptionBytes : 0));
+
+    /// <summary>
+    /// tcp_mtu_to_mss(sk, pmtu): __tcp_mtu_to_mss()'s pmtu − 40 clamped to rx_opt.mss_clamp and floored at
+    /// tcp_min_snd_mss (48 on linux-4.4), less the timestamp option when the connection uses it.
+    /// </summary>
+    int MtuToMss(int pmtu) =>
+        Math.Max(Math.Min(unchecked(pmtu - Network.Host.Ipv4TcpHeaders), _rxOpt.MssClamp), Host.Sysctls.TcpMinSndMss)
+        - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
+
+    /// <summary>
+    /// What tcp_sync_mss() holds mss_cache to while icsk_mtup.enabled: tcp_mtu_to_mss(search_low); no bound otherwise.
+    /// </summary>
+    int MtupMss => MtupEnabled ? MtuToMss(_mtupSearchLow) : int.MaxValue;
+
+    /// <summary>
+    /// Models tcp_mtu_probing() — net/ipv4/tcp_timer.c — black-hole detection, which tcp_write_timeout() runs on each RTO of
+    /// a synchronized socket once retransmits_timed_out(tcp_retries1) holds: nothing with net.ipv4.tcp_mtu_probing 0; the
+    /// first time icsk_mtup.enabled is set, so mss_cache drops to tcp_mtu_to_mss(search_low) (tcp_base_mss 1024: 1024);
+    /// each later time search_low halves — the MSS halved, at most tcp_base_mss, at least tcp_mtu_probe_floor and
+    /// tcp_min_snd_mss (linux-4.4: 68 − tcp_header_len) — and tcp_sync_mss() takes it. The next retransmission is cut to it (__tcp_retransmit_skb()'s tcp_fragment()).
+    /// </summary>
+    void MtuProbing()
+    {
+        if (Host.Sysctls.TcpMtuProbing == 0) return;
+        if (!MtupEnabled)
+        {
+            MtupEnabled = true; // probe_timestamp is read by tcp_mtu_check_reprobe() only
+            return;
+        }
+        int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
+        mss = _sim.Profile == Engine.KernelProfile.Linux44
+            ? Math.Max(mss, 68 - TcpHeaderLen)
+            : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
+        _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
+    }
+
     /// <summary>TCP_RTO_MAX / HZ.</summary>
     const int RtoMaxSec = 120;
 

@@ -325,6 +325,7 @@ public sealed partial class TcpSocket
             _advmss = ClampToUserMss(RouteAdvmss);
             _mss = ClampToUserMss(RouteAdvmss);
             MssSynced = true;
+            MtupInit(timestampHeader: Host.Sysctls.TcpTimestamps);
             _connectMssCache = ConnectMssCache();
             InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();

@@ -79,6 +79,7 @@ public sealed partial class TcpSocket
         _predWindow = 0;
         _nonagle = default;
         _connectMssCache = 0;
+        _mtupSearchLow = 0;
         _rate = RateEstimator.Initial;
         _chrono = default;
         ChronoType = default;

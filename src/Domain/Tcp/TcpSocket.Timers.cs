@@ -345,6 +345,8 @@ public sealed partial class TcpSocket
         }
         else
         {
+            // Black hole detection (__dst_negative_advice() has nothing to drop: the engine keeps no route cache).
+            if (RetransmitsTimedOut(Host.Sysctls.TcpRetries1, 0, TcpConstants.RtoMin)) MtuProbing();
             int retryUntil = Host.Sysctls.TcpRetries2;
             if (Dead)
             {

@@ -312,9 +312,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// half the largest window the peer offered once that is above TCP_MSS_DEFAULT, never under 68 − tcp_header_len.
     /// tcp_ack_update_window() re-syncs whenever max_window grows, so the bound follows max_window. It matters where
     /// the route's MSS is large: observed on Linux 6.18.44 on loopback (advmss 65483), mss 32741 after a SYN-ACK
-    /// window of 65483, 35840 once the peer offered 71680.
+    /// window of 65483, 35840 once the peer offered 71680. With MTU probing enabled, at most <see cref="MtupMss"/>.
     /// </summary>
-    int PayloadMss => BoundToHalfWindow(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
+    int PayloadMss => Math.Min(BoundToHalfWindow(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0)), MtupMss);
 
     /// <summary>
     /// Models tcp_current_mss() — net/ipv4/tcp_output.c: mss_cache sized for tp->tcp_header_len (the TCP header and the

@@ -44,10 +44,10 @@ public class SysctlTextTests
     /// </summary>
     [Theory]
     [InlineData("net.ipv4.tcp_ecn", "0x2", null)]
-    [InlineData("net.ipv4.tcp_ecn", "1", "net.ipv4.tcp_ecn: 1 is not simulated, only the kernel's default 2 runs: a different value changes ECN: ")]
+    [InlineData("net.ipv4.tcp_ecn", "1", "net.ipv4.tcp_ecn: 1 is not simulated, only 0 and 2 run: a different value changes ECN: ")]
     [InlineData("net.ipv4.tcp_ecn", "3", "net.ipv4.tcp_ecn: '3' is outside 0..2")]
     [InlineData("net.ipv4.tcp_mtu_probing", "00", null)]
-    [InlineData("net.ipv4.tcp_mtu_probing", "1", "net.ipv4.tcp_mtu_probing: 1 is not simulated, only the kernel's default 0 runs: a different value changes packetization-layer path MTU discovery")]
+    [InlineData("net.ipv4.tcp_mtu_probing", "2", "net.ipv4.tcp_mtu_probing: 2 is not simulated, only 0 and 1 run: a different value changes tcp_mtup_init() enabling MTU probing")]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "4194304", null)]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "262144", "net.ipv4.tcp_limit_output_bytes: 262144 is not simulated, only the kernel's default 4194304 runs: ")]
     [InlineData("net.ipv4.tcp_min_snd_mss", "47", "net.ipv4.tcp_min_snd_mss: '47' is outside 48..65535")]
@@ -64,6 +64,33 @@ public class SysctlTextTests
     }
 
     /// <summary>
+    /// MTU probing's sysctls as far as black-hole detection runs (<c>MtuProbingTests</c>): tcp_mtu_probing takes 0 and 1 on
+    /// both profiles (above 1 is refused, above), tcp_base_mss any int and tcp_mtu_probe_floor 48..65535 (linux-6 only, 5.4),
+    /// read back as written; the kernel's bounds still refuse. tcp_ecn 0, tcp_ecn_fallback 0 and tcp_autocorking 0 run as
+    /// their defaults do (nothing modelled asks for ECN; the engine never autocorks): taken.
+    /// </summary>
+    [Theory]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "1", "1")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probing", "1", "1")]
+    [InlineData("linux-6", "net.ipv4.tcp_base_mss", "-5", "-5")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_base_mss", "512", "512")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probe_floor", "300", "300")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probe_floor", "47", null)]
+    [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probe_floor", "300", null)]
+    [InlineData("linux-6", "net.ipv4.tcp_ecn", "0", "0")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_ecn", "0", "0")]
+    [InlineData("linux-6", "net.ipv4.tcp_ecn_fallback", "0", "0")]
+    [InlineData("linux-6", "net.ipv4.tcp_autocorking", "0", "0")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_autocorking", "0", "0")]
+    public void MtuProbingEcnAutocorkingSysctls_ValuesThatRunTaken(string profile, string name, string text, string? readBack)
+    {
+        var table = new SysctlTable(profile == "linux-6" ? KernelProfile.Linux6 : KernelProfile.Linux44);
+        Assert.Equal(readBack is not null, table.TrySet(name, text, out var error));
+        if (readBack is not null) Assert.Equal(readBack, table.Format(name));
+        else Assert.DoesNotContain("not simulated", error);
+    }
+
+    /// <summary>
     /// Each DefaultOnly sysctl of each profile takes its default and refuses the next value up (or down), and the
     /// namespace's default is the profile's: linux-4.4's TSQ limit was 262144 ("Default TSQ limit of four TSO segments"),
     /// and 4.4 has none of the sysctls added after it (tcp_min_snd_mss, PLB, AccECN …).
@@ -72,7 +99,7 @@ public class SysctlTextTests
     public void DefaultOnly_EachProfileTakesItsOwnDefaultOnly()
     {
         var defaultOnly = SysctlCatalog.All.Values.Where(d => d.DefaultOnly is not null).ToList();
-        Assert.Equal(26, defaultOnly.Count);
+        Assert.Equal(22, defaultOnly.Count); // 26 until sys39: tcp_base_mss, tcp_mtu_probe_floor, tcp_ecn_fallback and tcp_autocorking are simulated
         foreach (var profile in new[] { KernelProfile.Linux6, KernelProfile.Linux44 })
             foreach (var def in defaultOnly.Where(d => SysctlCatalog.Exists(d.Name, profile)))
             {
@@ -80,12 +107,16 @@ public class SysctlTextTests
                 var value = long.Parse(SysctlCatalog.DefaultFor(def, profile));
                 Assert.Equal(value.ToString(), table.Format(def.Name));
                 Assert.True(table.TrySet(def.Name, value.ToString(), out var error), error);
-                var other = value < def.Max ? value + 1 : value - 1;
+                long[] runs = [value, .. def.AlsoRuns ?? []];
+                var other = runs.SelectMany(r => new[] { r + 1, r - 1 }).First(v => v >= def.Min && v <= def.Max && !runs.Contains(v));
                 Assert.False(table.TrySet(def.Name, other.ToString(), out error));
-                Assert.StartsWith($"{def.Name}: {other} is not simulated, only the kernel's default {value} runs: ", error);
+                Assert.StartsWith(def.AlsoRuns is null
+                    ? $"{def.Name}: {other} is not simulated, only the kernel's default {value} runs: "
+                    : $"{def.Name}: {other} is not simulated, only {string.Join(" and ", runs.Order())} run: ", error);
+                foreach (var also in def.AlsoRuns ?? []) Assert.True(new SysctlTable(profile).TrySet(def.Name, also.ToString(), out _), def.Name);
             }
         Assert.Equal("262144", new SysctlTable(KernelProfile.Linux44).Format("net.ipv4.tcp_limit_output_bytes"));
-        Assert.Equal(14, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44)));
+        Assert.Equal(11, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 14 until sys39 (tcp_base_mss, tcp_ecn_fallback, tcp_autocorking)
         Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_min_snd_mss", KernelProfile.Linux44));
     }
 
@@ -132,7 +163,7 @@ public class SysctlTextTests
             if (!SysctlCatalog.Exists(def.Name, KernelProfile.Linux44)) continue;
             var table = new SysctlTable(KernelProfile.Linux44);
             // A DefaultOnly sysctl takes 0 only when 0 is its default.
-            bool zeroRuns = def.DefaultOnly is null || SysctlCatalog.DefaultFor(def, KernelProfile.Linux44) == "0";
+            bool zeroRuns = def.DefaultOnly is null || SysctlCatalog.DefaultFor(def, KernelProfile.Linux44) == "0" || def.AlsoRuns?.Contains(0) == true;
             Assert.True(table.TrySet(def.Name, "-0", out var error) == (def.Min <= 0 && zeroRuns), $"{def.Name}: {error}");
             if (def.Min > 0) Assert.Equal($"{def.Name}: '-0' is outside {def.Min}..{def.Max}", error);
             else if (zeroRuns)
@@ -143,7 +174,7 @@ public class SysctlTextTests
             // The catalog's bounds hold on both profiles, but linux-4.4's tcp_tw_reuse is a plain proc_dointvec (any int).
             Assert.Equal(def.Name == "net.ipv4.tcp_tw_reuse", table.TrySet(def.Name, "-1", out _));
         }
-        Assert.Equal(27, taken); // 25 until sys38: tcp_mtu_probing and tcp_stdurg (default 0) // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
+        Assert.Equal(30, taken); // 27 until sys39: tcp_autocorking and tcp_ecn (0 runs), tcp_ecn_fallback // 25 until sys38: tcp_mtu_probing and tcp_stdurg (default 0) // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
     }
 
     /// <summary>

@@ -1,0 +1,79 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// Black-hole detection — net.ipv4.tcp_mtu_probing 1: tcp_write_timeout() (net/ipv4/tcp_timer.c) runs tcp_mtu_probing() on
+/// every RTO of a synchronized socket once retransmits_timed_out(tcp_retries1) holds. The first call sets
+/// icsk_mtup.enabled and tcp_sync_mss() caps mss_cache at tcp_mtu_to_mss(search_low) — tcp_init_transfer()'s tcp_mtup_init()
+/// took search_low = tcp_mss_to_mtu(tcp_base_mss); each later call halves search_low's MSS (at most tcp_base_mss, at least
+/// tcp_mtu_probe_floor and tcp_min_snd_mss; linux-4.4: 68 − tcp_header_len). __tcp_retransmit_skb() cuts the head it
+/// resends to the new MSS. The client (timestamps on: mss_cache 1448) sends 3 · 1448 bytes at 200 ms into a black hole
+/// (<see cref="AckedSender"/>: no ACK ever comes); tcp_retries1 3 is 3 s of tcp_model_timeout(). On Linux 6.18.44:
+/// packetdrill/mtu-probing-1-orphan-blackhole-rtos-halve-the-mss.pkt and
+/// scenarios/observed-2host-mtu-probing-1-orphan-blackhole-retransmissions-shrink.json.
+/// </summary>
+public class MtuProbingTests
+{
+    const int Mss = 1448;
+
+    static AckedSender BlackHoled(KernelProfile profile = KernelProfile.Linux6, params (string Name, string Value)[] sysctls)
+    {
+        var f = new AckedSender((h, _) =>
+        {
+            foreach (var (name, value) in sysctls) Assert.Null(h.Sim.SetSysctl("client", name, value));
+        }, profile: profile);
+        f.H.Send(f.C.Id, 3 * Mss);
+        f.H.At(S(400));
+        return f;
+    }
+
+    static (SimTime At, int Len)[] Retransmissions(AckedSender f) =>
+        [.. f.H.Sent("client").Where(s => s.Reason == "tcp_retransmit_timer").Select(s => (s.At, s.Len))];
+
+    /// <summary>
+    /// tcp_mtu_probing 1: the RTOs at 472 ms, 928 ms and 1.824 s resend the head whole (1448); the one at 3.616 s finds 3 s
+    /// gone since the first transmission: mss_cache 1024 (tcp_mss_to_mtu(1024) = 1076 with the timestamp option, less
+    /// 40 and 12), then 512, 256, 128, 64 and the floor 48 (tcp_mtu_probe_floor, tcp_min_snd_mss), the head cut to each;
+    /// TCP_INFO's snd_mss reads mss_cache. tcp_mtu_probing 0 (the default) resends 1448 bytes every time.
+    /// </summary>
+    [Theory]
+    [InlineData("1", new[] { Mss, Mss, Mss, 1024, 512, 256, 128, 64, 48 }, 48)]
+    [InlineData("0", new[] { Mss, Mss, Mss, Mss, Mss, Mss, Mss, Mss, Mss }, Mss)]
+    public void BlackHole_RtosPastTcpRetries1_HeadCutToBaseMssThenHalved(string probing, int[] lengths, int sndMss)
+    {
+        var f = BlackHoled(sysctls: ("net.ipv4.tcp_mtu_probing", probing));
+
+        var resent = Retransmissions(f);
+        Assert.Equal(lengths, resent.Take(lengths.Length).Select(r => r.Len));
+        Assert.Equal(new[] { Ms(472), Ms(928), Ms(1824), Ms(3616) }, resent.Take(4).Select(r => r.At));
+        Assert.Equal(sndMss, f.C.Info.SndMss);
+    }
+
+    /// <summary>
+    /// tcp_base_mss 700 and tcp_mtu_probe_floor 300: the first cut is to 700 (search_low = tcp_mss_to_mtu(700)), the
+    /// next to 350, then the floor: max(175, 300) = 300 from then on.
+    /// </summary>
+    [Fact]
+    public void BlackHole_BaseMssAndProbeFloor_BoundTheCuts()
+    {
+        var f = BlackHoled(sysctls: [("net.ipv4.tcp_mtu_probing", "1"), ("net.ipv4.tcp_base_mss", "700"), ("net.ipv4.tcp_mtu_probe_floor", "300")]);
+
+        Assert.Equal(new[] { Mss, Mss, Mss, 700, 350, 300, 300 }, Retransmissions(f).Take(7).Select(r => r.Len));
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_mtu_probing() floors the halved MSS at 68 − tcp_header_len (36 with timestamps), not at a
+    /// tcp_mtu_probe_floor (5.4): 1024 … 64, 36 (tcp_mtu_to_mss(88): 48 − 12).
+    /// </summary>
+    [Fact]
+    public void BlackHole_Linux44_FloorIs68LessTheHeader()
+    {
+        var f = BlackHoled(KernelProfile.Linux44, ("net.ipv4.tcp_mtu_probing", "1"));
+
+        Assert.Equal(new[] { 1024, 512, 256, 128, 64, 36, 36 }, Retransmissions(f).Where(r => r.Len < Mss).Take(7).Select(r => r.Len));
+    }
+}
