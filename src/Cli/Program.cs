@@ -27,6 +27,7 @@ const string usage = """
                              link direction, every socket's state at each expect step and at the end, Tcp/TcpExt counters
           --strict           as --diff, and exit 1 when a scenario differs
           --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
+                             (with --record and --fuzz-pkt: each case's, under its verdict, and a summary at the end)
           --machine-orphans  a scenario's net.ipv4.tcp_max_orphans set on the whole machine for its run and restored, sockstat's
                              orphan count checked; refused while the machine has orphans
           --machine-mem      a scenario's net.ipv4.tcp_mem set on the whole machine for its run (at most 10 s) and restored;

@@ -88,6 +88,23 @@ public sealed class SerializationTests
     }
 
     /// <summary>
+    /// An inject's optionBytes (a header whose options are not laid out as the engine would: an EOL-padded list) is stored
+    /// only when set: a log written before it existed reads (and replays) as before, byte for byte.
+    /// </summary>
+    [Fact]
+    public void Inject_OptionBytes_StoredOnlyWhenSet()
+    {
+        var inject = new InjectCommand("peer", 40000, "server", 80, Domain.Network.TcpFlags.Ack, 1, 2, 2000, 100);
+        string old = CommandTypeMap.Payload(inject);
+
+        Assert.DoesNotContain("optionBytes", old);
+        Assert.Equal(inject, CommandTypeMap.FromPayload("inject", old));
+        var padded = inject with { OptionBytes = 4 };
+        Assert.Equal(old[..^1] + ",\"optionBytes\":4}", CommandTypeMap.Payload(padded));
+        Assert.Equal(padded, CommandTypeMap.FromPayload("inject", CommandTypeMap.Payload(padded)));
+    }
+
+    /// <summary>
     /// Socket calls of every kind with every field drawn at random (seeded), and advances of every mode: the direct reader
     /// reads each stored payload (none is left to the serializer) into a command equal to the serializer's.
     /// </summary>

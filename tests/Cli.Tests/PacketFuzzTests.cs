@@ -386,6 +386,32 @@ public sealed class PacketFuzzTests
         Assert.Equal("         note: run 1: the kernel's jiffies were 1 ahead of the engine's (mod 512) during the run", lines[^1]);
     }
 
+    /// <summary>
+    /// --counters with --record or --fuzz-pkt: under the case's verdict, its counter changes on the engine and in the kept
+    /// kernel run compared (fuzz-3901 of --fuzz-opts before session 39: a 4-byte EOL-padded list read as none on the
+    /// engine), counted in the summary; a case that did not run on the kernel is named, not compared; without --counters nothing.
+    /// </summary>
+    [Fact]
+    public void WriteCounters_CaseCountersCompared_DifferenceListedAndCounted()
+    {
+        var agreeing = new RecordedCase(RecordingComparison.Compare(Recorded(), Recorded(), 4_000_000), 1, Recorded(), Recorded(), null);
+        var differing = agreeing with
+        {
+            EngineCounters = new Dictionary<string, long> { ["IpExt.InOctets"] = 1916 },
+            KernelCounters = new Dictionary<string, long> { ["IpExt.InOctets"] = 1980 },
+        };
+        var counters = new CounterComparison();
+        var output = new StringWriter();
+
+        PacketFuzz.WriteCounters(output, counters, "seed 3901", differing);
+        PacketFuzz.WriteCounters(output, counters, "seed 3902", agreeing with { EngineCounters = new Dictionary<string, long>() });
+        PacketFuzz.WriteCounters(output, null, "seed 3903", differing);
+
+        Assert.Equal(["         counter IpExt.InOctets: engine 1916, kernel 1980", "         counters: not compared (it did not run on the kernel)"],
+            output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("counters: 1 files compared, 0 agree; 1 not compared", counters.Summary().First(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void InboundLagged_SecondOfTwoSameInstantInboundSegmentsLater_LaterEventsNotBeforeIt_TimesAfterTheNextGapKept()
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using SimService.Cli.Commands;
 using SimService.Cli.Files;
+using SimService.Domain.Observability;
 using SimService.Domain.Packetdrill;
 
 namespace SimService.Cli.Kernel;
@@ -23,6 +24,12 @@ internal sealed record RecordedCase(RecordingComparison? Comparison, int KernelR
     /// (<see cref="PacketFuzz.EdgeLag"/>): EDGE, the runner's timing, not a rule. Null when no lag explains it.
     /// </summary>
     public LaggedEdge? Edge { get; init; }
+
+    /// <summary>The engine's counter changes over the script (its local host from boot), null when it did not run.</summary>
+    public IReadOnlyDictionary<string, long>? EngineCounters { get; init; }
+
+    /// <summary>The namespace's counter changes over the kept kernel run (the child's, as for --counters).</summary>
+    public IReadOnlyDictionary<string, long>? KernelCounters { get; init; }
 }
 
 /// <summary>What the runner's lateness was put into the script as (<see cref="LaggedEdge"/>).</summary>
@@ -60,15 +67,23 @@ internal static class PacketFuzz
     /// <summary>Runs the script on the engine in record mode: its recording, or why it did not run.</summary>
     internal static (IReadOnlyList<RecordedEvent>? Recording, string? Error) OnEngine(string text, string name)
     {
+        var (recording, error, _) = OnEngineWithCounters(text, name);
+        return (recording, error);
+    }
+
+    /// <summary><see cref="OnEngine"/>, and the local host's counter changes from boot (null when it did not run).</summary>
+    static (IReadOnlyList<RecordedEvent>? Recording, string? Error, IReadOnlyDictionary<string, long>? Counters) OnEngineWithCounters(string text, string name)
+    {
         var run = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = name, Record = true });
-        if (run.Refused) return (null, "not run on the engine: " + run.Output);
-        return run.Failure is { } f ? (null, f.Message) : (run.Recording, null);
+        if (run.Refused) return (null, "not run on the engine: " + run.Output, null);
+        if (run.Failure is { } f) return (null, f.Message, null);
+        return (run.Recording, null, run.Simulation?.FindHost(PacketdrillRunner.LocalHost) is { } host ? MibDelta.SinceBoot(host) : null);
     }
 
     /// <summary>The engine's recording and the kernel's, compared; a differing kernel run is repeated (<see cref="Reruns"/>) and the best kept.</summary>
     internal static RecordedCase Compare(ScenarioFile file, CancellationToken cancellationToken)
     {
-        var (engine, engineError) = OnEngine(file.ReadText(), Path.GetFileName(file.FullPath));
+        var (engine, engineError, engineCounters) = OnEngineWithCounters(file.ReadText(), Path.GetFileName(file.FullPath));
         if (engine is null) return new RecordedCase(null, 0, [], [], engineError);
         RecordedCase? best = null;
         int runs = 0;
@@ -82,7 +97,10 @@ internal static class PacketFuzz
             if (child?.Recording is not { } kernel)
                 return new RecordedCase(null, run, engine, [], child?.Message ?? child?.SetupError ?? "the kernel run gave no recording") { Misaligned = misaligned };
             var comparison = RecordingComparison.Compare(engine, kernel, PacketdrillOptions.DefaultToleranceUsecs * 1_000);
-            var now = new RecordedCase(comparison, run, engine, kernel, child.Message is { } stopped ? $"the kernel run stopped: {stopped}" : null);
+            var now = new RecordedCase(comparison, run, engine, kernel, child.Message is { } stopped ? $"the kernel run stopped: {stopped}" : null)
+            {
+                EngineCounters = engineCounters, KernelCounters = child.Counters,
+            };
             if (best is null || comparison.Verdict < best.Comparison!.Verdict) best = now;
             if (comparison.Verdict == RecordingVerdict.Same) break;
         }
@@ -250,12 +268,15 @@ internal static class PacketFuzz
     internal static int RecordFiles(CommandLine line, IReadOnlyList<ScenarioFile> files, TextWriter output, CancellationToken cancellationToken)
     {
         int differing = 0;
+        var counters = line.Has("counters") ? new CounterComparison() : null;
         foreach (var file in files)
         {
             var result = Compare(file, cancellationToken);
             differing += Write(output, file.DisplayPath, result, line.Has("verbose")) ? 1 : 0;
+            WriteCounters(output, counters, file.DisplayPath, result);
         }
         output.WriteLine($"record: {files.Count} scripts, {files.Count - differing} agree with the engine, {differing} differ");
+        foreach (var text in counters?.Summary() ?? []) output.WriteLine(text);
         return differing == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
@@ -275,6 +296,7 @@ internal static class PacketFuzz
         if (seed > long.MaxValue - count)
             return RunCommand.Usage(error, $"kernel: --seed: {seed} leaves no room for {count} cases (seeds S to S+N-1 must stay below {long.MaxValue})");
         using var folder = CaseFolder.Of(line.Value("keep"), $"simservice-fuzz-pkt-{seed}-");
+        var counters = line.Has("counters") ? new CounterComparison() : null;
         var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["edge"] = 0, ["differ"] = 0, ["not run"] = 0 };
         for (long caseSeed = seed; caseSeed < seed + count; caseSeed++)
         {
@@ -285,7 +307,9 @@ internal static class PacketFuzz
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);
             tally[verdict]++;
-            if (Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose")) || verdict == "edge")
+            bool kept = Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose"));
+            WriteCounters(output, counters, $"seed {caseSeed}", result);
+            if (kept || verdict == "edge")
             {
                 folder.Write(Path.ChangeExtension(path, ".engine.txt"), Lines(result.Engine));
                 folder.Write(Path.ChangeExtension(path, ".kernel.txt"), Lines(result.Kernel));
@@ -294,7 +318,20 @@ internal static class PacketFuzz
             output.Flush();
         }
         output.WriteLine($"fuzz-pkt: {count} cases (seeds {seed}..{seed + count - 1}): " + string.Join(", ", tally.Select(t => $"{t.Value} {t.Key}")) + (folder.Kept ? $"; cases in {folder.Path}" : "; cases not kept (use --keep DIR)"));
+        foreach (var text in counters?.Summary() ?? []) output.WriteLine(text);
         return tally["differ"] + tally["not run"] == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// --counters with --record or --fuzz-pkt: the case's counter changes on the engine and in the kept kernel run compared
+    /// (<see cref="CounterComparison"/>) whatever the recordings' verdict — a report, not a verdict of its own.
+    /// </summary>
+    internal static void WriteCounters(TextWriter output, CounterComparison? counters, string name, RecordedCase result)
+    {
+        if (counters is null) return;
+        foreach (var text in counters.Check(name, result.EngineCounters, result.KernelCounters,
+                     result.EngineCounters is null ? "it did not run on the engine" : result.KernelCounters is null ? "it did not run on the kernel" : null))
+            output.WriteLine($"         {text}");
     }
 
     /// <summary>A recording as its file holds it: one event a line.</summary>

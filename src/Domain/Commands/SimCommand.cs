@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 using SimService.Domain.Workloads;
 
@@ -42,8 +43,11 @@ public sealed record SocketCallCommand(SocketCallRequest Request) : SimCommand;
 public sealed record KillCommand(string Host, string Process, string Signal) : SimCommand;
 
 /// <summary>A segment sent by a scripted host (numbers absolute, options as on the wire; null = none).</summary>
+/// <param name="OptionBytes">The option bytes of its TCP header (th->doff · 4 − 20, a multiple of 4 up to 40) when they are
+/// not what <paramref name="Options"/> lay out to (<see cref="Segment.OptionBytes"/>: an EOL-padded or repeated list, as a
+/// packetdrill script may write); null — left out of the log — as laid out, so older logs read and replay as before.</param>
 public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length,
-    TcpOptions? Options = null)
+    TcpOptions? Options = null, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? OptionBytes = null)
     : SimCommand;
 
 /// <summary>How an advance is bounded.</summary>
@@ -242,8 +246,11 @@ public static class CommandApplier
         var to = sim.FindHost(c.To);
         if (from is null) return new(DomainError.NotFound($"host '{c.From}'", "from"));
         if (to is null) return new(DomainError.NotFound($"host '{c.To}'", "to"));
+        var options = c.Options ?? TcpOptions.None;
+        if (c.OptionBytes is { } bytes && (bytes % 4 != 0 || bytes is < 0 or > TcpConstants.MaxOptionBytes))
+            return new(DomainError.Invalid($"optionBytes {bytes} is no TCP header's option length: a multiple of 4 from 0 to {TcpConstants.MaxOptionBytes}", "optionBytes"));
         var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
-            c.Flags, c.Seq, c.Ack, c.Window, c.Length, c.Options ?? TcpOptions.None);
+            c.Flags, c.Seq, c.Ack, c.Window, c.Length, options) { OptionBytes = c.OptionBytes };
         return FromResult(from.Inject(seg));
     }
 

@@ -131,7 +131,22 @@ public sealed record Segment(
     public bool Has(TcpFlags f) => (Flags & f) == f;
 
     /// <summary>skb->len at the IP layer: a 20-byte IPv4 header, the TCP header with its options, the payload.</summary>
-    public int DatagramLength => 20 + 20 + Options.WireLength(Flags) + Length;
+    public int DatagramLength => 20 + 20 + OptionLength + Length;
+
+    /// <summary>
+    /// The bytes of options in the TCP header, th->doff · 4 − 20: what <see cref="OptionBytes"/> says when it is set, else
+    /// what tcp_options_write() lays <see cref="Options"/> out to (<see cref="TcpOptions.WireLength"/>).
+    /// </summary>
+    public int OptionLength => _optionBytes ?? Options.WireLength(Flags);
+
+    /// <summary>
+    /// The option bytes of a segment whose header does not hold what its <see cref="Options"/> lay out to — a scripted
+    /// peer's EOL-padded list, options written after an EOL, an option twice, an MSS on a segment that is no SYN, or
+    /// options packed tighter than tcp_options_write() packs them: th->doff counts them all, and header prediction's
+    /// tcp_header_len test and the datagram's length take it. Null (the engine's own segments): as laid out.
+    /// </summary>
+    public int? OptionBytes { get => _optionBytes; init => _optionBytes = value; }
+    int? _optionBytes;
 
     /// <summary>
     /// The transmission's number in its simulation (0 until it is put on a link), set once by
@@ -295,6 +310,7 @@ public sealed record Segment(
         _window = window;
         _length = length;
         _options = options;
+        _optionBytes = null;
         GsoSize = 0;
         Segmented = false;
         Truesize = 0;
@@ -310,7 +326,8 @@ public sealed record Segment(
     public bool Equals(Segment? other) =>
         other is not null && (ReferenceEquals(this, other)
             || _tuple == other._tuple && _flags == other._flags && _seq == other._seq && _ack == other._ack
-               && _window == other._window && _length == other._length && _options == other._options && Id == other.Id);
+               && _window == other._window && _length == other._length && _options == other._options && _optionBytes == other._optionBytes
+               && Id == other.Id);
 
     public override int GetHashCode() => HashCode.Combine(_tuple, _flags, _seq, _ack, _window, _length, _options, Id);
 }

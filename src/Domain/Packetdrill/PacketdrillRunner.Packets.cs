@@ -72,8 +72,11 @@ public sealed partial class PacketdrillRunner
         }
         var remote = _sim.FindHost(RemoteHost)!;
         var local = _sim.FindHost(LocalHost)!;
+        // The header holds every option written, EOLs and NOPs too, padded to a 32-bit boundary as the kernel runner's
+        // TcpWire pads them: th->doff, which header prediction compares (Segment.OptionBytes).
+        int written = (OptionBytes(p.Options is { } list ? list : []) + 3) & ~3;
         var seg = new Segment(new FourTuple(new Endpoint(remote.Address, remotePort), new Endpoint(local.Address, localPort)),
-            flags, p.Seq, ack, p.Window ?? 0, p.Length, options);
+            flags, p.Seq, ack, p.Window ?? 0, p.Length, options) { OptionBytes = written != options.WireLength(flags) ? written : null };
         Inject(seg);
         _log.Add($"{Secs(at)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}");
         RunTo(at);
@@ -83,7 +86,8 @@ public sealed partial class PacketdrillRunner
 
     /// <summary>The scripted peer sends the segment: a logged command, options included, so the command log replays the run.</summary>
     void Inject(Segment seg) =>
-        Apply(new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length, seg.Options));
+        Apply(new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length, seg.Options,
+            seg.OptionBytes));
 
     /// <summary>
     /// Models verify_outbound_live_packet(): the next segment the kernel sent (waiting for it in

@@ -47,7 +47,7 @@ internal static class ScriptSupport
                     foreach (var o in list)
                     {
                         bytes += o.Length;
-                        if (bytes > MaxTcpOptionBytes)
+                        if (bytes > TcpConstants.MaxOptionBytes)
                         {
                             problems.Add(new ScriptDiagnostic(o.At, "TCP option list too long"));
                             break;
@@ -77,9 +77,6 @@ internal static class ScriptSupport
         if (value.Value is > uint.MaxValue or < int.MinValue)
             problems.Add(new ScriptDiagnostic(value.At, $"Value out of range for 32-bit integer: {value.Value}"));
     }
-
-    /// <summary>MAX_TCP_OPTION_BYTES: a 60-byte TCP header less its 20 fixed bytes.</summary>
-    const int MaxTcpOptionBytes = 40;
 
     static void Option(ref PacketdrillOptions options, string name, string? value, ScriptPosition at, List<ScriptDiagnostic> problems)
     {

@@ -217,6 +217,9 @@ public static partial class ScenarioExporter
                     // The runner starts it and its later steps (or runUntil) move the clock through it, as the run did.
                     _steps.Add(i => new WorkloadStep(at, Path(i), workload.Spec));
                     return null;
+                case InjectCommand { OptionBytes: { } bytes } inject:
+                    return No($"its segment's header holds {bytes} option bytes, which the scenario format cannot write (it lays its options out in "
+                        + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)})");
                 case InjectCommand inject:
                     var injectStep = Inject(inject, at);
                     _steps.Add(i => injectStep with { Path = Path(i) });

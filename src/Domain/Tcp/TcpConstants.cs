@@ -27,6 +27,8 @@ public static class TcpConstants
     public const long TimeoutMinJiffies = 2;
     /// <summary>TCP_MIN_GSO_SIZE: the smallest gso_size, with which tcp_skb_shift() bounds a SACK-joined skb to 65535 of them.</summary>
     public const int MinGsoSize = 8;
+    /// <summary>MAX_TCP_OPTION_SPACE: a 60-byte TCP header less its 20 fixed bytes.</summary>
+    public const int MaxOptionBytes = 40;
     /// <summary>TCP_RESOURCE_PROBE_INTERVAL.</summary>
     public static readonly SimDuration ResourceProbeInterval = SimDuration.FromMilliseconds(500);
     /// <summary>TW buckets armed with a timeout of at most 4 s count as TWKilled, not TW (inet_twsk_schedule).</summary>

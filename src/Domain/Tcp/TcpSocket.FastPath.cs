@@ -55,7 +55,7 @@ public sealed partial class TcpSocket
     bool HeaderPredicted(Segment seg)
     {
         if (!PredOn || (seg.Flags & ~TcpFlags.Psh) != TcpFlags.Ack || seg.Window != _predWindow) return false;
-        if (20 + seg.Options.WireLength(seg.Flags) != TcpHeaderLen) return false;
+        if (20 + seg.OptionLength != TcpHeaderLen) return false; // th->doff, whatever the options parsed to
         if (seg.Seq != _rcv.Nxt || SeqMath.After(seg.Ack, _snd.Nxt)) return false;
         if (_rxOpt.TsOk && (!seg.Options.HasTimestamp || unchecked((int)(seg.Options.TsVal - _rxOpt.TsRecent)) < 0)) return false;
         return true;

@@ -400,22 +400,25 @@ public sealed partial class TcpSocket
     /// a PSH flag on all (GSO) packets", observed on Linux 6.18.44) — the skb's own flags are left as they were.
     /// The engine queues one entry per segment: the skb is the run of entries inside one send skb that are all lost,
     /// not SACKed and not retransmitted (the kernel splits skbs at SACK edges and at each retransmission's end).
-    /// Returns the segments sent (0 when the window holds the skb back).
+    /// Returns the segments sent (0 when the window holds the skb back, or tcp_fragment() refuses the cut:
+    /// <see cref="RtxCutRefused"/>).
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
         SkbTrimHead(_snd.Una, _rtx[index].Seq); // __tcp_retransmit_skb(): "if (before(TCP_SKB_CB(skb)->seq, tp->snd_una))" tcp_trim_head()
         RetransRecut(index);
-        if (!RetransFitWindow(index, out bool fragmented))
+        int n = 1;
+        if (!RetransFitWindow(index, out bool fragmented)
+            || !fragmented && RtxCutRefused(_rtx[index + (n = RetransRunLength(index, segs)) - 1].End))
         {
-            // tcp_retransmit_skb(): an attempt __tcp_retransmit_skb() refuses (-EAGAIN) still saves "the stamp of the
-            // first (attempted) retransmit" (the skb's last send) and adds the skb's tcp_skb_pcount() to undo_retrans,
-            // so a later D-SACK of the retransmissions that did leave does not bring undo_retrans to 0.
+            // tcp_retransmit_skb(): an attempt __tcp_retransmit_skb() refuses (-EAGAIN for the window, -ENOMEM for the
+            // cut) still saves "the stamp of the first (attempted) retransmit" (the skb's last send) and adds the skb's
+            // tcp_skb_pcount() to undo_retrans, so a later D-SACK of the retransmissions that did leave does not bring
+            // undo_retrans to 0.
             RetransStamp ??= _rtx[index].SentAt;
             for (int k = SkbPcountAt(index); k > 0; k--) CountUndoRetrans();
             return 0;
         }
-        int n = fragmented ? 1 : RetransRunLength(index, segs);
         if (n == 1 && !fragmented) RetransTryCollapse(index);
         var first = _rtx[index];
         var last = _rtx[index + n - 1];
@@ -582,7 +585,8 @@ public sealed partial class TcpSocket
     /// that starts past a window the peer shrank is not resent (-EAGAIN: false) unless it is at snd_una, where the
     /// retransmission is a zero-window probe (avail_wnd = mss). One longer than avail_wnd is cut to rounddown(avail_wnd,
     /// mss), or to avail_wnd below one MSS (tcp_fragment(): the first piece loses PSH and FIN, the rest keeps them with
-    /// the scoreboard bits — tcp_adjust_pcount() counts it in lost_out/retrans_out too); no collapse then.
+    /// the scoreboard bits — tcp_adjust_pcount() counts it in lost_out/retrans_out too); no collapse then. A cut
+    /// tcp_fragment() refuses (<see cref="RtxCutRefused"/>: -ENOMEM) is false too.
     /// </summary>
     bool RetransFitWindow(int index, out bool fragmented)
     {
@@ -604,12 +608,29 @@ public sealed partial class TcpSocket
         }
         if (PayloadOf(s) <= len) return true;
         uint cut = s.Seq + (uint)len;
+        if (RtxCutRefused(cut)) return false;
         _rtx[index] = s with { End = cut, Flags = s.Flags & ~(TcpFlags.Fin | TcpFlags.Psh) };
         _rtx.Insert(index + 1, s with { Seq = cut });
         if (s.Lost) _ca.LostOut++;
         if (s.RetransOut) _ca.RetransOut++;
         fragmented = true;
         return true;
+    }
+
+    /// <summary>
+    /// The tcp_fragment(TCP_FRAG_IN_RTX_QUEUE) __tcp_retransmit_skb() makes when the skb is longer than what it resends
+    /// (segs · cur_mss, or the window's room): a cut at <paramref name="end"/> inside a send skb, refused by the memory limit
+    /// (<see cref="RtxFragmentRefused"/>: TCPWqueueTooBig) unless that skb is the queue's head or tail. Refused,
+    /// __tcp_retransmit_skb() returns -ENOMEM ("We'll try again later") before anything is sent or counted —
+    /// TCPRetransFail is added only after tcp_transmit_skb() — and tcp_xmit_retransmit_queue() stops its walk. Observed
+    /// on Linux 6.18.44: packetdrill/retransmit-cut-refused-wqueue-too-big-after-sndbuf-lowered.pkt.
+    /// </summary>
+    bool RtxCutRefused(uint end)
+    {
+        var skbs = _data?.SndSkbs;
+        if (skbs is null) return false;
+        int i = SndSkbHolding(skbs, end);
+        return i >= 0 && skbs[i].Seq != end && RtxFragmentRefused(i);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
+using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
 using SimService.Domain.Tcp;
@@ -230,6 +231,46 @@ public class ScenarioExporterTests
         Assert.False(export.IsOk);
         Assert.Equal(4, export.Refusal!.CommandNumber);
         Assert.StartsWith("Command 4 (open-connection) cannot be exported: events due at", export.Refusal.Reason);
+    }
+
+    /// <summary>
+    /// An injected segment whose header holds more option bytes than its options lay out to (a packetdrill run's
+    /// EOL-padded list) has no form in a scenario's inject step: refused, naming the command, rather than exported shorter.
+    /// </summary>
+    [Fact]
+    public void InjectWithPaddedOptionBytes_Exported_RefusedNamingIt()
+    {
+        SimCommand[] log =
+        [
+            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
+        ];
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.Equal(4, export.Refusal!.CommandNumber);
+        Assert.Equal("Command 4 (inject) cannot be exported: its segment's header holds 4 option bytes, which the scenario format cannot write "
+            + "(it lays its options out in 0).", export.Refusal.Reason);
+    }
+
+    /// <summary>An inject's optionBytes must be a TCP header's: a multiple of 4 up to MAX_TCP_OPTION_SPACE; else refused, nothing sent.</summary>
+    [Theory]
+    [InlineData(6)]
+    [InlineData(44)]
+    [InlineData(-4)]
+    public void InjectWithOptionBytesNoHeaderHolds_Applied_RefusedNamingTheField(int bytes)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 11);
+        CommandApplier.Apply(sim, new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []));
+        CommandApplier.Apply(sim, new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []));
+        CommandApplier.Apply(sim, new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0));
+
+        var outcome = CommandApplier.Apply(sim, new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: bytes));
+
+        Assert.Equal("optionBytes", outcome.Error!.Field);
+        Assert.DoesNotContain(sim.Journal, e => e is SegmentSent);
     }
 
     [Fact]

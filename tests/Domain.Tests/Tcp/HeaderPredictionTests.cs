@@ -112,4 +112,16 @@ public class HeaderPredictionTests
 
         Assert.Equal((0L, 1L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtTCPChallengeACK]));
     }
+
+    [Fact]
+    public void Established_DataWithEolPaddedOptions_HeaderLengthMissesThePrediction()
+    {
+        // packetdrill/header-prediction-misses-eol-padded-option-list.pkt (Linux 6.18.44, kernel --counters): three data
+        // segments carry <eol,nop,nop,nop> or <nop,nop,nop,nop> — nothing parsed, but th->doff is 6 where tcp_header_len
+        // is 20 — so each misses pred_flags; the fourth, without options, is the one TCPHPHits. InOctets: four 140-byte
+        // data segments, three with 4 option bytes, the SYN (52) and the handshake's ACK (40): 664.
+        var mib = RunScript(ProjectScripts.Read("header-prediction-misses-eol-padded-option-list.pkt"));
+
+        Assert.Equal((1L, 664L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.IpExtInOctets]));
+    }
 }

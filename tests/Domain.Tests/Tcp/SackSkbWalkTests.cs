@@ -61,6 +61,24 @@ public class SackSkbWalkTests
         Assert.Empty(SentAt(sim, iss, Ms(20)));
     }
 
+    /// <summary>
+    /// The same limit inside __tcp_retransmit_skb(): after the RTO (F-RTO off) slow start resends from the head, and where
+    /// one segment of cwnd is left for a two-segment skb in the middle of the queue its cut is refused (-ENOMEM,
+    /// TCPWqueueTooBig, no TCPRetransFail): tcp_xmit_retransmit_queue() stops and the room goes to new data. ack 1001
+    /// (262 ms, cwnd 2): 1001:2001 resent, 2001:4001 refused, 11001:12001 new; ack 2001 (272 ms, cwnd 3): 2001:4001, the
+    /// head now, resent whole. Linux 6.18.44 agrees (kernel --record, and --counters: TCPWqueueTooBig 4 on both). Before
+    /// session 39 the engine cut 2001:4001 and resent 2001:3001 at 262 ms.
+    /// </summary>
+    [Fact]
+    public void AfterRto_MiddleSkbCutRefusedWqueueTooBig_WalkStopsNewDataSent()
+    {
+        var (sim, mib, _, iss) = SackReorderingTests.Run("retransmit-cut-refused-wqueue-too-big-after-sndbuf-lowered.pkt");
+
+        Assert.Equal([(1001u, 1000, false), (11001u, 1000, false)], SentAt(sim, iss, Ms(262)));
+        Assert.Equal([(2001u, 1000, false), (3001u, 1000, true)], SentAt(sim, iss, Ms(272)));
+        Assert.Equal(4, mib[MibCounter.TcpExtTCPWqueueTooBig]);
+    }
+
     /// <summary>The walk's counters over a script: TCPSackShifted, TCPSackMerged, TCPSackShiftFallback.</summary>
     static (long Shifted, long Merged, long Fallback) WalkCounters(Mib mib) =>
         (mib[MibCounter.TcpExtTCPSackShifted], mib[MibCounter.TcpExtTCPSackMerged], mib[MibCounter.TcpExtTCPSackShiftFallback]);
