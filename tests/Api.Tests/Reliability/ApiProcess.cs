@@ -154,13 +154,14 @@ public sealed partial class ApiProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> against a fresh process on a SQLite file in a temporary folder, removed afterwards.</summary>
-    public static async Task OnTemporarySqliteAsync(string name, Func<ApiProcess, Task> body)
+    /// <summary>Runs <paramref name="body"/> against a fresh process on a SQLite file in a temporary folder, removed afterwards;
+    /// <paramref name="settings"/>: more of the service's settings.</summary>
+    public static async Task OnTemporarySqliteAsync(string name, Func<ApiProcess, Task> body, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var folder = Directory.CreateTempSubdirectory($"simservice-{name}-").FullName;
         try
         {
-            await using var api = await StartAsync(new Dictionary<string, string?>
+            await using var api = await StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
             {
                 ["Persistence:Provider"] = "sqlite",
                 ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, name + ".db")}",

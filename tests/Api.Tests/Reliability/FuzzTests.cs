@@ -53,6 +53,11 @@ public sealed class FuzzTests(ITestOutputHelper output)
             Assert.True(tally.Failures.Count == 0, $"{tally.Failures.Count} bad responses, first ones:\n{string.Join("\n", tally.Failures.DistinctBy(f => f[..Math.Min(f.Length, 60)]).Take(40))}");
             Assert.Equal(0, tally.ServerErrors);
             Assert.True(tally.Total >= 10_000);
+        }, new Dictionary<string, string?>
+        {
+            // The process compiles each path on its first request (tiered compilation off): at load 40 the set-up's first
+            // command outlasted the 10 s default and was a 422 work-limit (the CI of 458b80e5). Not what this test is about.
+            ["Limits:RequestSeconds"] = "120",
         });
     }
 
@@ -93,7 +98,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             {"type":"add-link","between":["client","server"],"delayNs":10000000},{"type":"call","call":"listen","host":"server","port":80},
             {"type":"call","call":"connect","host":"client","to":"server:80"},{"type":"advance","byNs":100000000}]}
             """));
-        setup.EnsureSuccessStatusCode();
+        Assert.True(setup.IsSuccessStatusCode, $"the set-up's commands: {(int)setup.StatusCode} {await setup.Content.ReadAsStringAsync()}");
         return id;
     }
 
