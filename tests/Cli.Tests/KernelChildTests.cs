@@ -38,6 +38,26 @@ public sealed class KernelChildTests
     }
 
     /// <summary>
+    /// The watch runs real-time above every thread of a run (review38a N-4): as an ordinary thread it waited behind a
+    /// workload's real-time threads spinning on both cores before it could end them. Read from inside the watch thread.
+    /// </summary>
+    [KernelFact]
+    public void ParentWatch_RunsRealTimeAboveTheRunsThreads()
+    {
+        using var writer = new AnonymousPipeServerStream(PipeDirection.Out);
+        using var reader = new AnonymousPipeClientStream(PipeDirection.In, writer.ClientSafePipeHandle);
+        int policy = -1, priority = -1;
+
+        var thread = ParentWatch.Watch(reader, () => { }, _ => (policy, priority) = (Libc.sched_getscheduler(0), Libc.sched_getparam(0, out var p) == 0 ? p : -1));
+        writer.Write([1]);
+        writer.Dispose();
+
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        Assert.Equal((Libc.SCHED_FIFO, Libc.WatchPriority), (policy, priority));
+        Assert.True(Libc.WatchPriority > Math.Max(Libc.RunnerPriority, 60));
+    }
+
+    /// <summary>
     /// The real child (<c>unshare --net -- simservice kernel --in-netns</c>) of a scenario that runs 100 s: once its hosts'
     /// namespaces exist, the pipe is closed as a killed tool's would be; the child ends within seconds, its namespaces
     /// removed. Before, it ran its scenario to the end (100 s, past this test's 60 s wait).

@@ -210,6 +210,10 @@ public sealed class MachineSysctlTests
     [InlineData("a sign", "'+1 2 3' is not three whole numbers")]
     [InlineData("one line", "it does not hold a process id, the sysctl's name and a value on three lines")]
     [InlineData("CRLF lines", "it names 'net.ipv4.tcp_mem\\r', not net.ipv4.tcp_mem")]
+    [InlineData("a hard link", "it has 2 names (hard links), not one")]
+    [InlineData("cut short", "it is cut short (its last line has no line end): it is not what a run wrote")]
+    [InlineData("a fourth line", "it does not hold a process id, the sysctl's name and a value on three lines")]
+    [InlineData("too long", "it is 300 bytes long, more than a kept value's 256")]
     public void RestoreLeftovers_AFileSomeoneElseCouldHavePlanted_NotRestored_Said(string what, string why)
     {
         uint me = Libc.geteuid();
@@ -223,6 +227,11 @@ public sealed class MachineSysctlTests
                 "a sign" => $"{GonePid()}\nnet.ipv4.tcp_mem\n+1 2 3\n",
                 "one line" => $"{GonePid()}\n",
                 "CRLF lines" => $"{GonePid()}\r\nnet.ipv4.tcp_mem\r\n{current}\r\n",
+                // Cut before its last line end only, so that an engine without the check writes back the machine's own value
+                // (a cut inside the last number — "… 1228" of "… 12288" — is the harm, and would lower the machine's limit).
+                "cut short" => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}",
+                "a fourth line" => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n{current}\n",
+                "too long" => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n".PadRight(300, '#'),
                 _ => $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n",
             };
             var saved = MachineSysctl.Mem.At(place).Saved;
@@ -235,6 +244,8 @@ public sealed class MachineSysctlTests
             {
                 File.WriteAllText(saved, text);
                 File.SetUnixFileMode(saved, what == "others may write" ? (UnixFileMode)0b110_110_110 : UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                // Another user's second name for it (a hard link keeps the owner and mode the checks read).
+                if (what == "a hard link") Assert.Equal(0, link(saved, saved + ".planted"));
             }
             var said = new StringWriter();
 
@@ -312,6 +323,45 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
+    /// A delete that fails after a failed write (here the file was replaced by a folder: EISDIR) is said, naming the file to
+    /// remove by hand; it threw past the run's refusal (review38a N-2).
+    /// </summary>
+    [Fact]
+    public void SavedValue_AWriteThatFails_ThenADeleteThatFails_Said() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var saved = MachineSysctl.Mem.At(place).Saved;
+
+        var error = SavedValue.Create(saved, "1\nnet.ipv4.tcp_mem\n1 2 3\n", (_, _) =>
+        {
+            File.Delete(saved);
+            Directory.CreateDirectory(saved);
+            throw new IOException("No space left on device");
+        });
+
+        Assert.StartsWith("writing it failed: No space left on device; removing the file failed too (", error);
+        Assert.EndsWith($"): remove {saved} by hand", error);
+    });
+
+    /// <summary>
+    /// A value written back whose file cannot then be deleted (here a folder stands at its name: EISDIR) is said — the next
+    /// run writes the same value back again —, not thrown out of the run's end (review38a N-2). The machine's own value.
+    /// </summary>
+    [KernelFact]
+    public void Restore_ADeleteThatFails_Said() => WithSavedFolder(uid: 0, place =>
+    {
+        var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+        var kind = MachineSysctl.Orphans.At(place);
+        Directory.CreateDirectory(kind.Saved);
+        var said = new StringWriter();
+
+        kind.Restore(current, said);
+
+        Assert.StartsWith($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, but could not remove {kind.Saved} (", said.ToString());
+        Assert.EndsWith("): the next kernel run writes it back again unless it is removed\n", said.ToString());
+        Assert.Equal(current, File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
+    });
+
+    /// <summary>
     /// A file a run before session 37 left — "PID\nVALUE\n", without the sysctl's name, which the file's name gives — is
     /// restored; one whose value is not the sysctl's is left, saying what to do (review37b N-4: both were refused as naming
     /// their value, "remove it", and the machine kept the killed run's value). Restores the machine's own tcp_max_orphans.
@@ -356,6 +406,8 @@ public sealed class MachineSysctlTests
 
         Assert.Empty(writable);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc")] private static extern int link(string existing, string added);
 
     /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
     private static void WithSavedFolder(uint uid, Action<SavedPlace> test) => test(new SavedPlace(Tool.TempFolder(), uid));

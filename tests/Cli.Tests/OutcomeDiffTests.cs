@@ -257,17 +257,54 @@ public sealed class OutcomeDiffTests
         RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(SilentPeer, ms)!).Document!) with { LinkLatenessNs = lateNs };
 
     /// <summary>
-    /// EDGE is tried with one shift only, the one nearest the lateness the run's link emulators measured; a run that measured
-    /// none (no packet crossed a link) differs, where before the best of four shifts was taken whatever the run measured, and
-    /// a rule within 0.4 ms of an RTT threshold could pass as timing (review37b S-3).
+    /// EDGE is tried with one shift only, the one nearest the run's measured lateness; a run that measured none — no
+    /// handshake crossed a link, and no packet a link emulator — differs, where before the best of four shifts was taken
+    /// whatever the run measured, and a rule within 0.4 ms of an RTT threshold could pass as timing (review37b S-3). A run
+    /// not late at all (0 or less) tries none (review38a S-3).
     /// </summary>
     [Fact]
     public void Diff_TriesOnlyTheShiftNearestTheMeasuredLateness_NoneWhenNoneMeasured()
     {
-        var unmeasured = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: null))!;
+        var slower = Slower(0.2, lateNs: null);
+        var unmeasured = KernelCommand.Diff(SilentPeer, slower with { Packets = [.. slower.Packets.Where(p => !p.Flags.StartsWith('S'))] })!;
 
         Assert.True(unmeasured.Differences > 0 && unmeasured.SlowerLinkMs is null, string.Join("\n", unmeasured.Lines));
-        Assert.Equal([null, 0.1, 0.1, 0.3, 0.4], new long?[] { null, 0, 149_999, 260_000, 3_000_000 }.Select(KernelCommand.EdgeShift));
+        Assert.Equal([null, null, null, 0.1, 0.1, 0.3, 0.4], new long?[] { null, -5_000, 0, 1, 149_999, 260_000, 3_000_000 }.Select(KernelCommand.EdgeShift));
+    }
+
+    /// <summary>
+    /// The lateness is the first handshake's: its SYN-ACK came this much later after its SYN on the kernel than on the
+    /// engine — one hop through the link emulator, the TUN devices and the peer's stack (review38a S-3). The link emulators'
+    /// own median read 0.002 ms on 6.18.44 runs (README), missing the TUN and stack part: with it, 0.1 ms was tried on every
+    /// run. A kernel outcome 0.2 ms a hop slower is EDGE at 0.2 ms whatever its emulators read.
+    /// </summary>
+    [Fact]
+    public void Diff_LatenessMeasuredByTheHandshake_NotTheLinkEmulators()
+    {
+        var edge = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: 2_000))!;
+
+        Assert.Equal((0, 0.2), (edge.Differences, edge.SlowerLinkMs));
+        Assert.Contains("the shift nearest the 0.2 ms its first handshake's SYN-ACK came later than the engine's)", edge.Lines[0]);
+    }
+
+    /// <summary>
+    /// A run that was not late — its handshake's SYN-ACK as soon after its SYN as the engine's — and whose packets still
+    /// differ from the engine's by the retransmissions a 0.1 ms longer RTT moves a jiffy or a timer-wheel slot (here the
+    /// engine's own outcome with links 0.1 ms slower, its handshake put back at the engine's times): a difference of the
+    /// engine, reported as one. Before, the link emulators' 0.002 ms tried the 0.1 ms shift, which matched, and it was EDGE
+    /// (review38a S-3).
+    /// </summary>
+    [Fact]
+    public void Diff_ARunThatWasNotLate_ItsDifferencesStay_NoShiftTried()
+    {
+        var slower = Slower(0.1, lateNs: 2_000);
+        var engine = RunOutcome.OfEngine(ScenarioParser.Parse(SilentPeer).Document!);
+        var notLate = slower with { Packets = [.. slower.Packets.Select(p => p.Flags == "S." ? p with { AtNs = p.AtNs - 100_000 } : p)] };
+        Assert.Equal(OutcomeDiff.HandshakeNs(engine), OutcomeDiff.HandshakeNs(notLate));
+
+        var report = KernelCommand.Diff(SilentPeer, notLate)!;
+
+        Assert.True(report.Differences > 0 && report.SlowerLinkMs is null, string.Join("\n", report.Lines));
     }
 
     /// <summary>

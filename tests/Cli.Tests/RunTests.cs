@@ -271,6 +271,11 @@ public sealed class RunTests
         Assert.StartsWith($"1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (server {url}, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
         Assert.Contains("the run was stopped: the tool was interrupted", File.ReadAllText(json));
+        // --json's summary counts as the console's (review38a N-5: it said failed 1, and nothing of the interrupt).
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var summary = report.RootElement.GetProperty("summary");
+        Assert.Equal((1, 0, 0, 0, 1), (summary.GetProperty("files").GetInt32(), summary.GetProperty("passed").GetInt32(), summary.GetProperty("failed").GetInt32(),
+            summary.GetProperty("invalid").GetInt32(), summary.TryGetProperty("interrupted", out var i) ? i.GetInt32() : -1));
     }
 
     /// <summary>

@@ -24,13 +24,13 @@ internal static partial class Libc
     public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
     public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
-    public const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_UID = 0x8, STATX_INO = 0x100, STATX_SIZE = 0x200;
+    public const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_NLINK = 0x4, STATX_UID = 0x8, STATX_INO = 0x100, STATX_SIZE = 0x200;
 
     /// <summary>
-    /// struct statx's size, and where stx_uid (u32), stx_mode (u16), stx_ino (u64), stx_size (u64) and stx_dev_major,
-    /// stx_dev_minor (u32 each) sit in it: the same on every Linux architecture.
+    /// struct statx's size, and where stx_nlink (u32), stx_uid (u32), stx_mode (u16), stx_ino (u64), stx_size (u64) and
+    /// stx_dev_major, stx_dev_minor (u32 each) sit in it: the same on every Linux architecture.
     /// </summary>
-    public const int StatxSize = 256, StatxUidOffset = 20, StatxModeOffset = 28, StatxInoOffset = 32, StatxSizeOffset = 40, StatxDevOffset = 136;
+    public const int StatxSize = 256, StatxNlinkOffset = 16, StatxUidOffset = 20, StatxModeOffset = 28, StatxInoOffset = 32, StatxSizeOffset = 40, StatxDevOffset = 136;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SockaddrIn
@@ -110,6 +110,8 @@ internal static partial class Libc
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
     [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec request, IntPtr remain);
     [DllImport("libc", SetLastError = true)] public static extern int sched_setscheduler(int pid, int policy, ref int priority);
+    [DllImport("libc", SetLastError = true)] public static extern int sched_getscheduler(int pid);
+    [DllImport("libc", SetLastError = true)] public static extern int sched_getparam(int pid, out int priority);
     [DllImport("libc", SetLastError = true)] static extern int sched_setaffinity(int pid, nint size, ref ulong mask);
 
     public static int Errno => Marshal.GetLastPInvokeError();
@@ -169,6 +171,13 @@ internal static partial class Libc
     /// its call workers and its hosts' namespace threads): equal, so each one's spin yields to the others.
     /// </summary>
     public const int RunnerPriority = 55;
+
+    /// <summary>
+    /// The real-time priority of the child's watch on its tool (<see cref="ParentWatch"/>): above every thread of a run —
+    /// the spinners at <see cref="RunnerPriority"/>, the link emulators, TUN reader and capture at 60 — so the tool's end is
+    /// seen at once. It sleeps in read() until then, and takes no time from them.
+    /// </summary>
+    public const int WatchPriority = 61;
 
     /// <summary>
     /// Puts the calling thread in SCHED_FIFO, so its wake-ups on this shared machine are not late behind other

@@ -112,7 +112,9 @@ internal sealed class MachineSysctl : IDisposable
                 error.WriteLine($"simservice: kernel: could not restore {Sysctl} to {original} ({failed}); it is kept in {Saved} and the next kernel run restores it");
                 return;
             }
-            System.IO.File.Delete(Saved);
+            // Restored: a file left by a delete that failed only makes the next run write the same value back (review38a N-2).
+            if (SavedValue.Remove(Saved) is { } kept)
+                error.WriteLine($"simservice: kernel: restored {Sysctl} to {original}, but could not remove {Saved} ({kept}): the next kernel run writes it back again unless it is removed");
         }
     }
 
@@ -130,13 +132,21 @@ internal sealed class MachineSysctl : IDisposable
             var saved = (text ?? "").Split('\n');
             if (Alive(saved[0])) continue;
             // Killed before it wrote anything (the sysctl is written after it): nothing to restore.
-            if (text == "") { System.IO.File.Delete(kind.Saved); continue; }
+            if (text == "")
+            {
+                if (SavedValue.Remove(kind.Saved) is { } kept)
+                    error.WriteLine($"simservice: kernel: could not remove the empty {kind.Saved} ({kept}): remove it, or every {kind.Option} run is refused");
+                continue;
+            }
             // Before session 37 a run kept "PID\nVALUE\n", without the sysctl's name: the file's name gives it (review37b N-4:
             // such a file was refused as naming its value, and the advice to remove it lost the machine's value).
             bool older = saved is [_, var second, ""] && second != kind.Sysctl;
             distrust ??= older ? kind.NotAValue(saved[1]) is { } bad ? $"it holds an older simservice's two lines (a process id, then the value) and {bad}: " +
                     $"if a kernel run of yours was killed, write the machine's own value back first (sysctl -w {kind.Sysctl}=\"…\")" : null
-                : saved.Length < 3 ? "it does not hold a process id, the sysctl's name and a value on three lines"
+                // Each line ends in a line end (Set writes the three at once): a file cut short in its value ("819" of
+                // "8192") is not written back as a smaller number, nor one with more lines read for its first three (review38a N-1).
+                : text![^1] != '\n' ? "it is cut short (its last line has no line end): it is not what a run wrote"
+                : saved.Length != 4 ? "it does not hold a process id, the sysctl's name and a value on three lines"
                 : saved[1] != kind.Sysctl ? $"it names '{saved[1]}', not {kind.Sysctl}"
                 : kind.NotAValue(saved[2]);
             if (distrust is not null)

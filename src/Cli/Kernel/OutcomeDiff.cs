@@ -50,6 +50,17 @@ internal static partial class OutcomeDiff
         "TcpExt.TCPOrphan", "TcpExt.TCPTimeWait", "TcpExt.TCPFinWait2", "TcpExt.TCPAckAfterFin", "TcpExt.TCPRcvQDrop",
     ];
 
+    /// <summary>
+    /// The time from the first SYN on a link (not over a loopback: the same host at both ends) to the SYN-ACK that answers
+    /// it (the other way, the ports swapped); null when there is no such pair.
+    /// </summary>
+    internal static long? HandshakeNs(RunOutcome outcome)
+    {
+        var syn = outcome.Packets.FirstOrDefault(p => p.Flags == "S" && p.From != p.To && !p.Dropped);
+        return syn is not null && outcome.Packets.FirstOrDefault(p => p.Flags == "S." && !p.Dropped && p.AtNs >= syn.AtNs
+            && (p.From, p.To, p.FromPort, p.ToPort) == (syn.To, syn.From, syn.ToPort, syn.FromPort)) is { } answer ? answer.AtNs - syn.AtNs : null;
+    }
+
     public static OutcomeDiffReport Compare(RunOutcome engine, RunOutcome kernel, long toleranceNs)
     {
         var lines = new List<string>();

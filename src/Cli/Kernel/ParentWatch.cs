@@ -17,12 +17,15 @@ public static class ParentWatch
 
     /// <summary>
     /// Reads <paramref name="input"/> on a background thread until its end, then calls <paramref name="onEnd"/>;
-    /// <paramref name="read"/> (tests) is told how many bytes each read took.
+    /// <paramref name="read"/> (tests) is told how many bytes each read took. The thread is real-time, at
+    /// <see cref="Libc.WatchPriority"/>: an ordinary thread waited behind a run's real-time threads — a workload's hundreds
+    /// spinning on both cores leave others only the kernel's 5 % (sched_rt_runtime_us) — before it could end them (review38a N-4).
     /// </summary>
     public static Thread Watch(Stream input, Action onEnd, Action<int>? read = null)
     {
         var thread = new Thread(() =>
         {
+            Libc.RealTime(Libc.WatchPriority);
             var buffer = new byte[64];
             try
             {

@@ -41,14 +41,33 @@ internal static class SavedValue
                 failed = e.Message;
             }
         }
-        File.Delete(path);
-        return $"writing it failed: {failed}; the file is removed";
+        // The delete can fail too (review38a N-2: it threw past the run's own refusal): the file is then named, to remove by hand.
+        return Remove(path) is { } kept
+            ? $"writing it failed: {failed}; removing the file failed too ({kept}): remove {path} by hand"
+            : $"writing it failed: {failed}; the file is removed";
+    }
+
+    /// <summary>Deletes <paramref name="path"/>; null, or why it could not be deleted (a delete throws on EIO, EROFS, EISDIR).</summary>
+    public static string? Remove(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Every byte at the file's start (RandomAccess.Write writes until all are written, or throws).</summary>
     static void WriteAll(SafeFileHandle handle, byte[] bytes) => RandomAccess.Write(handle, bytes, 0);
 
-    /// <summary>The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted: not <paramref name="owner"/>'s.</summary>
+    /// <summary>
+    /// The text of <paramref name="path"/> (null when there is no such file), or why it is not trusted: a symbolic link, not
+    /// a regular file, not <paramref name="owner"/>'s, writable by others, more than one name, or longer than a kept value.
+    /// </summary>
     public static (string? Text, string? Distrust) Read(string path, uint owner)
     {
         int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
@@ -64,17 +83,25 @@ internal static class SavedValue
         }
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         var statx = new byte[Libc.StatxSize];
-        if (Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, statx) != 0)
+        if (Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_NLINK | Libc.STATX_UID | Libc.STATX_SIZE, statx) != 0)
             return (null, Marshal.GetPInvokeErrorMessage(Libc.Errno));
         int mode = MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset));
-        uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset));
+        uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset)), links = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxNlinkOffset));
+        long size = MemoryMarshal.Read<long>(statx.AsSpan(Libc.StatxSizeOffset));
         if ((mode & 0xF000) != 0x8000) return (null, "it is not a regular file");
         if (uid != owner) return (null, $"it is owned by uid {uid}, not {(owner == 0 ? "root" : $"uid {owner}")}");
         if ((mode & 0b000_010_010) != 0) return (null, $"others may write it (mode {Convert.ToString(mode & 0b111_111_111, 8)})");
-        var bytes = new byte[256];
+        // A hard link to it, made by anyone who may read the folder (protected_hardlinks aside), is a name another user may
+        // later write through or remove and put back: as a symbolic link, not trusted (review38a S-2). Create makes one name.
+        if (links != 1) return (null, $"it has {links} names (hard links), not one");
+        var bytes = new byte[MaxBytes];
+        if (size > MaxBytes) return (null, $"it is {size} bytes long, more than a kept value's {MaxBytes}");
         int count = RandomAccess.Read(handle, bytes, 0);
         return (Encoding.ASCII.GetString(bytes, 0, count), null);
     }
+
+    /// <summary>The most a kept value's file holds (a process id, a start time, a sysctl's name and its value: under 100).</summary>
+    const int MaxBytes = 256;
 }
 
 /// <summary>

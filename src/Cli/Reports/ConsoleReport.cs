@@ -34,12 +34,20 @@ public static class ConsoleReport
 
     public static void WriteSummary(TextWriter output, IReadOnlyList<FileResult> results, string mode, double seconds)
     {
-        int passed = results.Count(r => r.Outcome == FileOutcome.Passed);
-        int interrupted = results.Count(r => r.Interrupted);
-        int failed = results.Count(r => r.Outcome == FileOutcome.Failed) - interrupted;
-        int invalid = results.Count(r => r.Outcome == FileOutcome.Invalid);
+        var (passed, failed, invalid, interrupted) = Counts(results);
         output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid"
             + (interrupted > 0 ? $", {interrupted} interrupted" : "") + $" ({mode}, {seconds:0.00} s)");
+    }
+
+    /// <summary>
+    /// The files passed, failed, invalid and interrupted, which add up to all: an interrupted file (its outcome Failed) is
+    /// counted as interrupted only — in the console's summary and --json's alike (review38a N-5: --json counted it failed).
+    /// </summary>
+    public static (int Passed, int Failed, int Invalid, int Interrupted) Counts(IReadOnlyList<FileResult> results)
+    {
+        int interrupted = results.Count(r => r.Interrupted);
+        return (results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed) - interrupted,
+            results.Count(r => r.Outcome == FileOutcome.Invalid), interrupted);
     }
 
     /// <summary>After an interrupt (<c>run</c> and <c>kernel</c> alike): how many of the files given were not run, on standard error.</summary>

@@ -14,18 +14,21 @@ public static class JsonReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <param name="Failed">The files that failed, not counting those interrupted.</param>
     /// <param name="Differing">With <c>kernel --diff</c>: the scenarios whose outcome differs from the engine's (each file's <c>diff</c> says how).</param>
+    /// <param name="Interrupted">The files an interrupt stopped (absent when none): with the others they add up to <paramref name="Files"/>.</param>
     public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Differing = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Differing = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Interrupted = null);
 
     public sealed record Document(string Tool, string Mode, string? Server, Summary Summary, IReadOnlyList<FileResult> Files);
 
     public static void Write(string path, IReadOnlyList<FileResult> results, string mode, string? server, double seconds)
     {
+        var (passed, failed, invalid, interrupted) = ConsoleReport.Counts(results);
         var document = new Document("simservice", mode, server,
-            new Summary(results.Count, results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed),
-                results.Count(r => r.Outcome == FileOutcome.Invalid), Math.Round(seconds, 3),
-                results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null),
+            new Summary(results.Count, passed, failed, invalid, Math.Round(seconds, 3),
+                results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null, interrupted > 0 ? interrupted : null),
             results);
         OutputFiles.Write("json", path, p => File.WriteAllText(p, JsonSerializer.Serialize(document, Options) + "\n"));
     }

@@ -182,7 +182,7 @@ public sealed class Mib
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
     /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
-    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TCPWqueueTooBig in 5.2, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TCPWqueueTooBig in 5.2 (and 4.4.182's backport, past v4.4), TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// TCPMigrateReqSuccess and TCPMigrateReqFailure in 5.14, PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>

@@ -522,7 +522,7 @@ internal sealed partial class ScenarioReader
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), beyond.Field!), beyond.Message);
             return null;
         }
-        var step = new WorkloadStep(at, path, spec);
+        var step = new WorkloadStep(at, path, spec, ResolutionDefaulted: f["resolution"] is null);
         if (!stored && _runningWorkload is { } running && running.StillRunningAt(at))
         {
             // Simulation.StartWorkload's rule where it is sure to hold: before its last arrival (or at its own instant) a workload

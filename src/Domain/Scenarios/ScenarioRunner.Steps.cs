@@ -56,7 +56,7 @@ public sealed partial class ScenarioRunner
             case LinkStep link: Report(step.Path, Apply(ChangeLink(link)).Error); break;
             case SysctlStep sysctl: SetSysctls(sysctl); break;
             case KillStep kill: Report(step.Path, Apply(new KillCommand(kill.Host, kill.Process, kill.Signal.ToWireName())).Error); break;
-            case WorkloadStep workload: Report(step.Path, Apply(new WorkloadCommand(workload.Spec, RunToEnd: false)).Error); break;
+            case WorkloadStep workload: Report(step.Path, Apply(new WorkloadCommand(workload.SpecUnder(_sim.EngineRules), RunToEnd: false)).Error); break;
             case ExpectStep expect:
                 CheckState(expect.Expect, JsonPath.Member(step.Path, "expect"));
                 _atExpect?.Invoke(expect, _sim);

@@ -94,8 +94,20 @@ public sealed record KillStep(SimTime At, string Path, string Host, string Proce
     : ScenarioStep(At, Path);
 
 /// <summary>Starts a connection workload at this time; later steps and <c>runUntil</c> move the clock through it.</summary>
-public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpec Spec) : ScenarioStep(At, Path)
+/// <param name="ResolutionDefaulted">The step gave no <c>resolution</c>: <paramref name="Spec"/> has the default fitted to
+/// the series' bound (<see cref="Workloads.WorkloadSpec.WithDefaultResolution"/>), which runs under engine rules 4 and later (<see cref="SpecUnder"/>).</param>
+public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpec Spec, bool ResolutionDefaulted = false) : ScenarioStep(At, Path)
 {
+    /// <summary>
+    /// The spec the workload runs with under <paramref name="engineRules"/>. A resolution the step did not give is the 1 s
+    /// default doubled until the arrivals fit <see cref="Workloads.WorkloadSpec.MaxSamples"/> since engine rules 4 (session 38,
+    /// tester37b LOW-4); a simulation stored under older rules ran such a step at 1 s, its series coarsened as it went (more
+    /// sample events, the same cap), and rebuilds so — a stored 1 s workload spanning more than 10,000 s rebuilt at 2 s
+    /// (review38b S-1).
+    /// </summary>
+    public Workloads.WorkloadSpec SpecUnder(int engineRules) =>
+        ResolutionDefaulted && engineRules < Commands.EngineRules.WorkloadAcceptEndsWithIt ? Spec with { Resolution = new Workloads.WorkloadSpec().Resolution } : Spec;
+
     /// <summary>The JSON path of the step's <c>generatedClients</c>: <c>$.steps[i].workload.generatedClients</c>.</summary>
     public static string GeneratedClientsPath(string stepPath) => JsonPath.Member(JsonPath.Member(stepPath, "workload"), "generatedClients");
 

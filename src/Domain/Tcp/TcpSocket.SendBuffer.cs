@@ -525,7 +525,8 @@ public sealed partial class TcpSocket
     /// <paramref name="i"/> (TCP_FRAG_IN_RTX_QUEUE): refused with -ENOMEM and TCPWqueueTooBig when half of sk_wmem_queued
     /// is above sk_sndbuf + <see cref="FragmentAllowance"/> and the skb is neither the queue's head nor its tail. A lowered
     /// SO_SNDBUF or a moderated sk_sndbuf (sk_stream_moderate_sndbuf()) under a large queue reaches it (observed on Linux
-    /// 6.18.44: packetdrill/sack-split-refused-wqueue-too-big-after-sndbuf-lowered.pkt). linux-4.4 (v4.4) has no limit.
+    /// 6.18.44: packetdrill/sack-split-refused-wqueue-too-big-after-sndbuf-lowered.pkt). linux-4.4 (v4.4 itself, as the profile
+    /// is) has no limit; the 4.4.y stable series has one from 4.4.182 (sk_sndbuf, + 0x20000 from 4.4.184: docs/kernel-check.md D149).
     /// </summary>
     bool RtxFragmentRefused(int i)
     {

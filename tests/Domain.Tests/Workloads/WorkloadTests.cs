@@ -599,6 +599,41 @@ public class WorkloadTests
     }
 
     /// <summary>
+    /// The fitted default is a rule of engine rules 4 (review38b S-1): a stored scenario whose workload step gave no
+    /// resolution, recorded under rules 3 or older, ran at 1 s — its series coarsened as it went, one sample event a second —
+    /// and rebuilds so, byte for byte the run of the same step with <c>"resolution":"1s"</c> (what a missing one meant then:
+    /// WorkloadSpec's default, before session 38). Under rules 4 it is the run at 2 s. Compared: the workload's whole result
+    /// as JSON (its events among it) and the simulation's count of events processed.
+    /// </summary>
+    [Theory]
+    [InlineData(3, "1s", "2s")]
+    [InlineData(0, "1s", "2s")]
+    [InlineData(4, "2s", "1s")]
+    public void Workload_NoResolutionGiven_StoredUnderOlderRules_RebuildsAtOneSecondAsRecorded(int rules, string recorded, string other)
+    {
+        var rebuilt = StoredLongWorkload(rules, resolution: null);
+
+        Assert.Equal(StoredLongWorkload(rules, recorded), rebuilt);
+        Assert.NotEqual(StoredLongWorkload(rules, other).Events, rebuilt.Events);
+    }
+
+    /// <summary>Three connections 5,000 s apart, stored under <paramref name="rules"/>: the workload's result as JSON and the events the run processed.</summary>
+    static (string Result, long Events) StoredLongWorkload(int rules, string? resolution)
+    {
+        var given = resolution is null ? "" : $",\"resolution\":\"{resolution}\"";
+        var parsed = ScenarioParser.ParseStored($$$"""
+            {"name":"long","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},
+             "links":[{"between":["client","server"],"delay":"1ms"}],"engineRules":{{{rules}}},
+             "steps":[{"at":"0s","workload":{"clients":["client"],"server":"server","rate":0.0002,"count":3{{{given}}}}}],"runUntil":"10100s"}
+            """);
+        Assert.Empty(parsed.Errors);
+        var sim = ScenarioRunner.Run(parsed.Document!).Simulation;
+        var result = Assert.Single(sim.Workloads).Result();
+        Assert.True(result.Completed);
+        return (System.Text.Json.JsonSerializer.Serialize(result), sim.EventsProcessed);
+    }
+
+    /// <summary>
     /// One connection whose server thinks for 100 s, sampled every 1 ms: the run goes on past the arrivals, so its series is
     /// coarsened as it grows — four doublings to 16 ms — and never holds more than <see cref="WorkloadSpec.MaxSamples"/>
     /// samples a host (the end's sample kept too); every sample but the end's lies on the 16 ms grid.
