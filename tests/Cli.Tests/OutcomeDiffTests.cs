@@ -284,7 +284,7 @@ public sealed class OutcomeDiffTests
         var edge = KernelCommand.Diff(SilentPeer, Slower(0.2, lateNs: 2_000))!;
 
         Assert.Equal((0, 0.2), (edge.Differences, edge.SlowerLinkMs));
-        Assert.Contains("the shift nearest the 0.2 ms its first handshake's SYN-ACK came later than the engine's)", edge.Lines[0]);
+        Assert.Contains("the shift nearest the 0.2 ms its handshakes' SYN-ACKs came later than the engine's, by the median)", edge.Lines[0]);
     }
 
     /// <summary>
@@ -305,6 +305,38 @@ public sealed class OutcomeDiffTests
         var report = KernelCommand.Diff(SilentPeer, notLate)!;
 
         Assert.True(report.Differences > 0 && report.SlowerLinkMs is null, string.Join("\n", report.Lines));
+    }
+
+    /// <summary>
+    /// A first SYN that went unanswered (dropped on the way) and its retransmission answered: the retransmission's own
+    /// jitter is no hop's lateness, so that handshake is left out and, with no clean one, none is measured from the
+    /// handshakes (review39a S-3: the first SYN was paired with the first SYN-ACK, and the ≈ 1 s timer's milliseconds of
+    /// jitter picked the largest shift).
+    /// </summary>
+    [Fact]
+    public void HandshakeNs_RetransmittedSyn_LeftOut_TheCleanOnesMedian()
+    {
+        static OutcomePacket Packet(long atNs, string from, int fromPort, string to, int toPort, string flags, bool dropped = false) =>
+            new(atNs, from, to, fromPort, toPort, flags, 0, 0, 64, 0, "", dropped);
+        var retried = new RunOutcome(
+        [
+            Packet(0, "client", 40000, "server", 80, "S", dropped: true),
+            Packet(1_003_000_000, "client", 40000, "server", 80, "S"),
+            Packet(1_013_000_000, "server", 80, "client", 40000, "S."),
+        ], [], new Dictionary<string, Dictionary<string, long>>());
+        Assert.Null(OutcomeDiff.HandshakeNs(retried));
+
+        var clean = retried with
+        {
+            Packets =
+            [
+                .. retried.Packets,
+                Packet(2_000_000_000, "client", 40001, "server", 80, "S"), Packet(2_010_100_000, "server", 80, "client", 40001, "S."),
+                Packet(3_000_000_000, "client", 40002, "server", 80, "S"), Packet(3_010_300_000, "server", 80, "client", 40002, "S."),
+                Packet(4_000_000_000, "client", 40003, "server", 80, "S"), Packet(4_010_200_000, "server", 80, "client", 40003, "S."),
+            ],
+        };
+        Assert.Equal(10_200_000, OutcomeDiff.HandshakeNs(clean));
     }
 
     /// <summary>

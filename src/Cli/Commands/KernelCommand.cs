@@ -560,15 +560,15 @@ public static class KernelCommand
         : null;
 
     /// <summary>
-    /// How much later than the engine's a hop of the kernel run was, and what measured it. The first handshake's: the time
-    /// from the first SYN to the SYN-ACK that answers it, the kernel's less the engine's — one hop through the link emulator,
+    /// How much later than the engine's a hop of the kernel run was, and what measured it. The handshakes': the median time
+    /// from a SYN to the SYN-ACK that answers it (<see cref="OutcomeDiff.HandshakeNs"/>), the kernel's less the engine's — one hop through the link emulator,
     /// the TUN devices and the peer's stack, which is what the engine's links are lengthened by (review38a S-3: the link
     /// emulators' own median, the fallback when no handshake crossed, read ≈ 0.002 ms on runs whose hops were ≈ 0.1 ms late,
     /// missing the TUN and stack part, and the smallest shift was tried on every run).
     /// </summary>
     internal static (long? Ns, string Measure) Lateness(RunOutcome engine, RunOutcome kernel) =>
         (OutcomeDiff.HandshakeNs(engine), OutcomeDiff.HandshakeNs(kernel)) is ({ } e, { } k)
-            ? (k - e, "its first handshake's SYN-ACK came later than the engine's")
+            ? (k - e, "its handshakes' SYN-ACKs came later than the engine's, by the median")
             : (kernel.LinkLatenessNs, "the run's link emulators were late");
 
     /// <summary>

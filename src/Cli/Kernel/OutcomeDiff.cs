@@ -51,14 +51,28 @@ internal static partial class OutcomeDiff
     ];
 
     /// <summary>
-    /// The time from the first SYN on a link (not over a loopback: the same host at both ends) to the SYN-ACK that answers
-    /// it (the other way, the ports swapped); null when there is no such pair.
+    /// The median time from a SYN on a link (not over a loopback: the same host at both ends) to the SYN-ACK that answers it
+    /// (the other way, the ports swapped), over the run's clean handshakes — one SYN and one SYN-ACK on their 4-tuple, neither
+    /// dropped; null when there is none. A retransmitted SYN or SYN-ACK is left out: its gap is a timer's (≈ 1 s and its
+    /// jiffies), not a hop's (review39a S-3: the first SYN was paired with the first SYN-ACK on its ports, so an unanswered
+    /// first SYN made the retransmission interval's jitter the run's "lateness").
     /// </summary>
     internal static long? HandshakeNs(RunOutcome outcome)
     {
-        var syn = outcome.Packets.FirstOrDefault(p => p.Flags == "S" && p.From != p.To && !p.Dropped);
-        return syn is not null && outcome.Packets.FirstOrDefault(p => p.Flags == "S." && !p.Dropped && p.AtNs >= syn.AtNs
-            && (p.From, p.To, p.FromPort, p.ToPort) == (syn.To, syn.From, syn.ToPort, syn.FromPort)) is { } answer ? answer.AtNs - syn.AtNs : null;
+        var handshakes = new Dictionary<(string, string, int, int), (int Syns, int Answers, long SynAt, long AnswerAt, bool Dropped)>();
+        foreach (var p in outcome.Packets)
+        {
+            if (p.From == p.To || p.Flags is not ("S" or "S.")) continue;
+            bool answer = p.Flags == "S.";
+            var key = answer ? (p.To, p.From, p.ToPort, p.FromPort) : (p.From, p.To, p.FromPort, p.ToPort);
+            var h = handshakes.GetValueOrDefault(key);
+            handshakes[key] = answer
+                ? h with { Answers = h.Answers + 1, AnswerAt = p.AtNs, Dropped = h.Dropped || p.Dropped }
+                : h with { Syns = h.Syns + 1, SynAt = p.AtNs, Dropped = h.Dropped || p.Dropped };
+        }
+        var gaps = handshakes.Values.Where(h => h is { Syns: 1, Answers: 1, Dropped: false } && h.AnswerAt >= h.SynAt)
+            .Select(h => h.AnswerAt - h.SynAt).Order().ToList();
+        return gaps.Count == 0 ? null : gaps[gaps.Count / 2];
     }
 
     public static OutcomeDiffReport Compare(RunOutcome engine, RunOutcome kernel, long toleranceNs)
