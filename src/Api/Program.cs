@@ -41,7 +41,7 @@ try
 {
     await app.Services.PrepareDatabaseAsync();
 }
-catch (Exception e) when (e is not OperationCanceledException)
+catch (Exception e) when (ServiceSettings.IsDatabaseFailure(e))
 {
     // A database that is not there, not a database, or refuses us: one line and exit 1, as for a bad setting.
     Console.Error.WriteLine($"SimService.Api: {ServiceSettings.DatabaseFailure(e)}");
@@ -70,11 +70,11 @@ try
 {
     await app.StartAsync();
 }
-catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException or ArgumentException or InvalidOperationException)
+catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
 {
-    // An address that cannot be listened on (in use, not this machine's, a port below 1024 without the right) or that is
-    // not one (`--urls notaurl`, port 99999, an ftp:// scheme; tester39 MEDIUM-4): one line and exit 1, as the key commands
-    // report theirs — it was .NET's unhandled exception, a 14- to 40-line trace and SIGABRT (134).
+    // An address that cannot be listened on (in use, not this machine's — tester39 MEDIUM-4 —, a port below 1024 without the
+    // right): one line and exit 1, as the key commands report theirs — it was .NET's unhandled exception, a 23- to 40-line
+    // trace and SIGABRT (134). One that is not an address at all is refused before, with the settings (ServiceSettings).
     Console.Error.WriteLine($"SimService.Api: cannot listen: {e.Message}");
     Environment.ExitCode = 1;
     await app.DisposeAsync();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using SimService.Domain.Commands;
@@ -31,9 +32,11 @@ public static class ServiceSettings
     private static Rule WallSeconds(string key) => Integer(key, 1, MaxWallSeconds);
 
     /// <summary>An absolute http or https URL; <paramref name="originOnly"/>: scheme, host and port alone, as a browser's Origin.</summary>
+    /// <remarks>Read as it is used, untrimmed; an origin as a browser sends it, without a trailing '/' (review39a S-4, N-2).</remarks>
     private static bool IsHttpUrl(string value, bool originOnly) =>
-        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0 && (!originOnly || uri.AbsolutePath == "/");
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
+        && (!originOnly || value == uri.GetLeftPart(UriPartial.Authority));
 
     /// <summary>A connection string its provider's own builder parses (keywords and their values, e.g. SQLite's Mode).</summary>
     private static Rule ConnectionString(string key, Action<string> parse) => new(key, value =>
@@ -80,8 +83,25 @@ public static class ServiceSettings
         ConnectionString("ConnectionStrings:Postgres", value => _ = new NpgsqlConnectionStringBuilder(value).Host),
         new("Api:PublicBaseUrl", value => IsHttpUrl(value, originOnly: false), "an absolute http or https URL (scheme, host, port and path base)"),
         new("Cors:AllowedOrigins", value => IsHttpUrl(value, originOnly: true), "origins: an http or https scheme, a host and a port, no path", Each: true),
-        new("ForwardedHeaders:KnownProxies", value => IPAddress.TryParse(value.Trim(), out _), "IP addresses", Each: true),
+        new("ForwardedHeaders:KnownProxies", value => IPAddress.TryParse(value, out _), "IP addresses", Each: true),
+        new("urls", value => value.Split(';', StringSplitOptions.RemoveEmptyEntries).All(IsListenAddress),
+            "addresses to listen on: http:// or https://, a host and a port from 0 to 65,535, separated by ';'"),
     ];
+
+    /// <summary>
+    /// An address Kestrel can be asked to listen on (<c>--urls</c>, <c>ASPNETCORE_URLS</c>; tester39 MEDIUM-4: <c>notaurl</c>,
+    /// port 99999 or an ftp:// scheme ended in a stack trace and SIGABRT): what <see cref="BindingAddress.Parse"/> reads, an
+    /// http or https scheme, a port in range. Whether it can be bound (in use, not this machine's) is known only by binding.
+    /// </summary>
+    private static bool IsListenAddress(string url)
+    {
+        try
+        {
+            var address = BindingAddress.Parse(url.Trim());
+            return (address.Scheme is "http" or "https") && address.Port is >= 0 and <= 65535;
+        }
+        catch (FormatException) { return false; }
+    }
 
     /// <summary>The first setting the service cannot take, as one line (no "SimService.Api: " before it), or null.</summary>
     public static string? Refusal(IConfiguration configuration)
@@ -102,6 +122,15 @@ public static class ServiceSettings
             return "configuration ConnectionStrings:Postgres is not set: Persistence:Provider postgres needs it";
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> says the database could not be used — the provider's own error, a file or folder
+    /// that is not there or not ours, a server that refuses or does not answer — rather than a fault of the service's code,
+    /// which stays a stack trace (review39a N-1).
+    /// </summary>
+    public static bool IsDatabaseFailure(Exception exception) =>
+        exception.GetBaseException() is System.Data.Common.DbException or IOException or System.Net.Sockets.SocketException
+            or UnauthorizedAccessException or TimeoutException;
 
     /// <summary>
     /// Why the configured database could not be used — it is not there, not a database, or refuses us — as one line
