@@ -347,7 +347,8 @@ public static partial class FuzzCommand
     static string Shape(JsonObject draft)
     {
         int hosts = draft["hosts"]!.AsObject().Count;
-        int connections = draft["steps"]!.AsArray().Count(s => s!["call"]?.GetValue<string>() == "accept");
+        // Each accept, and each connection a workload step makes (the workload profile's).
+        int connections = draft["steps"]!.AsArray().Sum(s => s!["call"]?.GetValue<string>() == "accept" ? 1 : s!["workload"]?["count"]?.GetValue<int>() ?? 0);
         return $"{hosts} hosts, {connections} connection{(connections == 1 ? "" : "s")}";
     }
 }
