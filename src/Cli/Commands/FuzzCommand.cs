@@ -35,8 +35,8 @@ public static partial class FuzzCommand
         string? badSeed = Number(line, "seed", 1, long.MinValue, long.MaxValue, out long seed),
             badCases = Number(line, "cases", 20, 1, int.MaxValue, out long cases), badCase = Number(line, "case", -1, 0, int.MaxValue, out long only);
         if ((badSeed ?? badCases ?? badCase) is { } wrong) return RunCommand.Usage(error, $"fuzz: {wrong}");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close" or "workload"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close, workload)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
@@ -47,6 +47,7 @@ public static partial class FuzzCommand
             "observe" => ObserveFuzzCase.Draw,
             "options" => OptionsFuzzCase.Draw,
             "close" => CloseFuzzCase.Draw,
+            "workload" => WorkloadFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         if (OutputFiles.Dash(line, "keep") is { } dash) return RunCommand.Usage(error, $"fuzz: {dash}");
@@ -346,7 +347,8 @@ public static partial class FuzzCommand
     static string Shape(JsonObject draft)
     {
         int hosts = draft["hosts"]!.AsObject().Count;
-        int connections = draft["steps"]!.AsArray().Count(s => s!["call"]?.GetValue<string>() == "accept");
+        // Each accept, and each connection a workload step makes (the workload profile's).
+        int connections = draft["steps"]!.AsArray().Sum(s => s!["call"]?.GetValue<string>() == "accept" ? 1 : s!["workload"]?["count"]?.GetValue<int>() ?? 0);
         return $"{hosts} hosts, {connections} connection{(connections == 1 ? "" : "s")}";
     }
 }

@@ -251,10 +251,11 @@ public sealed class RequestSocket : SimTimer
             return;
         }
         if (migrated) Host.Count(MibCounter.TcpExtTCPMigrateReqSuccess);
-        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(tcp_reqsk_timeout()): the doubled
-        // timeout, at most the listener's tcp_rto_max() (linux-4.4: reqsk_timeout(req, TCP_RTO_MAX)).
+        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(reqsk_timeout(req, TCP_RTO_MAX)): the
+        // doubled timeout, at most TCP_RTO_MAX on 6.18 as on linux-4.4 — the listener's tcp_rto_max_ms is not read (its cap,
+        // tcp_reqsk_timeout() with tcp_rto_max(req->rsk_listener), came after 6.18: "tcp: Apply max RTO to non-TFO SYN+ACK").
         if (_retransmits++ == 0) Listener.ReqskQueueYoung--;
-        _timeout = SimDuration.Min(_timeout * 2, Listener.RtoMax);
+        _timeout = SimDuration.Min(_timeout * 2, ReqskTimeoutMax);
         if (resend) SendSynAck(retransmission: true);
         else _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }
@@ -512,8 +513,11 @@ public sealed class RequestSocket : SimTimer
         return !(rst && timeoutSec >= TcpConstants.PawsMslSec);
     }
 
-    /// <summary>tcp_reqsk_timeout(): the initial timeout shifted by req->num_timeout, at most the listener's tcp_rto_max().</summary>
+    /// <summary>reqsk_timeout(req, TCP_RTO_MAX): the initial timeout shifted by req->num_timeout, at most TCP_RTO_MAX.</summary>
     SimDuration ReqskTimeout => _timeout;
+
+    /// <summary>TCP_RTO_MAX (120 s), reqsk_timeout()'s cap on 6.18 and linux-4.4, whatever the listener's tcp_rto_max_ms.</summary>
+    static readonly SimDuration ReqskTimeoutMax = SimDuration.FromSeconds(120);
 
     /// <summary>
     /// Models tcp_oow_rate_limited() on tcp_rsk(req)->last_oow_ack_time: a pure segment or a SYN is

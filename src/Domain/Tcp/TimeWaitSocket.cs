@@ -57,7 +57,7 @@ internal struct TimeWaitEntry
     /// <summary>tw_substate (low half) and the state it came from (high half): a TcpState is below 16.</summary>
     byte _states;
     byte _flags;
-    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
+    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale, its low 16 bits (htons()).</summary>
     public ushort Window;
     public uint RcvNxt;
     /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
@@ -316,7 +316,10 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             SndNxt = sk.SndNxt,
             RcvWnd = rcvWnd,
             RecycleTimeout = recycleTimeout,
-            Window = (ushort)Math.Min(rcvWnd >> rcvWscale, TcpConstants.MaxTcpWindow),
+            // tcp_v4_timewait_ack() passes tw_rcv_wnd >> tw_rcv_wscale as tcp_v4_send_ack()'s u32 win, which htons() cuts to
+            // its low 16 bits: without window scaling a tw_rcv_wnd past 65535 (tcp_select_window() keeps rcv_wnd unclamped,
+            // 69504 after a write) wraps — 68056 is sent as 2520 (fuzz-workload-39005-3, 6.18.44).
+            Window = unchecked((ushort)(rcvWnd >> rcvWscale)),
             UsedTimestamps = tsOk,
             TsRecent = tsRecent,
             TsRecentStampSec = tsOk ? tsRecentStampSec : 0,

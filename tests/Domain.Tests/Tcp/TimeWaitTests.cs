@@ -1,6 +1,7 @@
 using SimService.Domain.Observability;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
+using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -237,5 +238,40 @@ public class TimeWaitTests
             Assert.Empty(SocketListing.RowsOf(sk.Host, sk.Id));
             Assert.Equal(TcpState.TimeWait, h.TimeWaitOf(sk)!.Substate);
         }
+    }
+
+    /// <summary>
+    /// Without window scaling a TIME-WAIT's ACK carries tw_rcv_wnd's low 16 bits: tcp_v4_timewait_ack() passes
+    /// tw_rcv_wnd &gt;&gt; tw_rcv_wscale as tcp_v4_send_ack()'s u32 win, and htons() keeps 16 bits. tp->rcv_wnd grows past
+    /// 65535 (tcp_select_window() clamps only the field), so the orphan's timewait socket holds 74168 and says 8632 — as
+    /// 6.18.44 does (packetdrill/time-wait-ack-window-without-wscale-wraps-at-16-bits.pkt; fuzz-workload-39005-3); the
+    /// engine clamped it to 65535.
+    /// </summary>
+    [Fact]
+    public void FinWait2Orphan_NoWindowScaling_TimeWaitAckWindowIsTheLow16Bits()
+    {
+        const string script = """
+            `./defaults.sh`
+            `sysctl -q net.ipv4.tcp_window_scaling=0 net.ipv4.tcp_fin_timeout=5`
+
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+               +0 bind(3, ..., ...) = 0
+               +0 listen(3, 1) = 0
+               +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+               +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
+             +.01 < . 1:1(0) ack 1 win 65535
+               +0 accept(3, ..., ...) = 4
+             +.01 < P. 1:1449(1448) ack 1 win 65535
+               +0 > . 1:1(0) ack 1449 win 65535
+               +0 read(4, ..., 1448) = 1448
+               +0 close(4) = 0
+               +0 > F. 1:1(0) ack 1449 win 65535
+             +.01 < . 1449:1449(0) ack 2 win 65535
+             +.01 < F. 1449:1449(0) ack 2 win 65535
+               +0 > . 2:2(0) ack 1450 win 8632
+            """;
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "tw-ack-window-wraps.pkt" });
+        Assert.True(result.Passed, result.Output);
     }
 }

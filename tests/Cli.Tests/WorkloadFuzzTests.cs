@@ -1,0 +1,61 @@
+extern alias cli;
+
+using System.Text.Json.Nodes;
+using cli::SimService.Cli.Fuzz;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Scenarios;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// <c>simservice fuzz --profile workload</c>: the small-workload generator is a pure function of (seed, case); every case is
+/// a schema-valid scenario the kernel runner takes (its workload too) and passes on the engine within 30 s of virtual
+/// time; over 40 cases it draws every sysctl it names, sysctl steps and each kind of link change mid-run, and the
+/// engine's runs show them reached: a healed black hole's retransmissions, segments lost by segment.
+/// </summary>
+public sealed class WorkloadFuzzTests
+{
+    [Fact]
+    public void Draw_SameSeedAndCase_GivesTheSameDocument() => FuzzTests.AssertDeterministic(WorkloadFuzzCase.Draw, "fuzz-workload-7-3");
+
+    /// <summary>The per-namespace sysctls the other profiles never draw (ScenarioSyntax.SysctlNames less the drawn, DefaultOnly, machine-wide and port ones).</summary>
+    static readonly string[] Undrawn =
+    [
+        "tcp_window_scaling", "tcp_retries1", "tcp_rto_min_us", "tcp_rto_max_ms", "tcp_syn_linear_timeouts", "tcp_thin_linear_timeouts",
+        "tcp_slow_start_after_idle", "tcp_shrink_window", "tcp_challenge_ack_limit", "tcp_invalid_ratelimit", "tcp_comp_sack_nr",
+        "tcp_comp_sack_delay_ns", "tcp_comp_sack_slack_ns", "tcp_pingpong_thresh", "tcp_backlog_ack_defer", "tcp_app_win",
+        "tcp_adv_win_scale", "tcp_moderate_rcvbuf", "tcp_no_metrics_save", "tcp_reordering", "tcp_max_reordering",
+        "tcp_retrans_collapse", "tcp_workaround_signed_windows", "tcp_congestion_control", "tcp_min_rtt_wlen", "tcp_early_demux",
+        "tcp_migrate_req",
+    ];
+
+    [Fact]
+    public void Draw_FortyCases_ValidRunOnTheEngineAndReachWhatTheProfileSays()
+    {
+        var reached = new HashSet<string>(StringComparer.Ordinal);
+        for (int number = 0; number < 40; number++)
+        {
+            string json = FuzzTests.CalibratedRunningOnTheEngine(WorkloadFuzzCase.Draw(1, number), number, WorkloadFuzzCase.LongestNs);
+            var doc = JsonNode.Parse(json)!;
+            foreach (var host in doc["hosts"]!.AsObject())
+                foreach (var sysctl in host.Value!["sysctls"]?.AsObject() ?? [])
+                    reached.Add(sysctl.Key["net.ipv4.".Length..]);
+            foreach (var step in doc["steps"]!.AsArray().Select(s => s!.AsObject()))
+            {
+                if (step["workload"] is JsonObject w) reached.Add($"closeStyle {w["closeStyle"]}");
+                if (step["sysctl"] is not null) reached.Add("sysctl step");
+                if (step["link"]?["loss"]?.GetValue<double>() is > 0 and < 1) reached.Add("loss by segment");
+                if (step["link"]?["delay"] is not null) reached.Add("slower");
+            }
+            var run = ScenarioRunner.Run(ScenarioParser.Parse(json).Document!);
+            var steps = doc["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
+            if (steps.Any(s => s["link"]?["loss"]?.GetValue<double>() == 1) && steps.Any(s => s["link"]?["loss"]?.GetValue<double>() == 0)
+                && run.Simulation.Hosts.Any(h => h.Mib[MibCounter.TcpRetransSegs] > 0)) reached.Add("black hole healed, retransmitted");
+            if (run.Simulation.Journal.OfType<SegmentDropped>().Any()) reached.Add("dropped");
+        }
+        string[] wanted = [.. Undrawn, "sysctl step", "loss by segment", "slower", "black hole healed, retransmitted", "dropped",
+            .. new[] { "close", "shutdown-then-close", "linger-zero", "linger", "kill" }.Select(s => $"closeStyle {s}")];
+        Assert.Empty(wanted.Except(reached));
+    }
+}
