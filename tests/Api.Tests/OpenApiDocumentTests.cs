@@ -52,6 +52,20 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
         Assert.DoesNotContain("\n", description);
     }
 
+    /// <summary>
+    /// A workload outcome's counts say what they count (tester39 LOW-6): <c>finished</c> connections, <c>unfinished</c> sides —
+    /// 10 for 5 connections its drain limit ended all open, which the bare names read as 10 connections of 5.
+    /// </summary>
+    [Fact]
+    public async Task WorkloadOutcome_FinishedCountsConnections_UnfinishedCountsSides()
+    {
+        var document = JsonNode.Parse(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"))!;
+        var properties = document["components"]!["schemas"]!["WorkloadResult"]!["properties"]!;
+
+        Assert.StartsWith("Connections whose client side has ended", properties["finished"]!["description"]?.GetValue<string>());
+        Assert.StartsWith("Sides still open, not connections", properties["unfinished"]!["description"]?.GetValue<string>());
+    }
+
     /// <summary>Every operation is named (its operationId is the endpoint's WithName), summarised and, when it has a body, exemplified.</summary>
     [Fact]
     public async Task EveryOperation_HasAnOperationIdASummaryAndExamples()

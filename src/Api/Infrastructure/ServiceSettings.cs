@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Commands;
 using SimService.Persistence.Serialization;
 using SimService.Persistence.Sqlite;
@@ -73,7 +74,8 @@ public static class ServiceSettings
         Integer("RateLimit:PerSecond", 0, int.MaxValue),
         Integer("RateLimit:Burst", 1, int.MaxValue),
         new("RateLimit:PeriodSeconds", value => double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
-            && s > 0 && s <= TimeSpan.MaxValue.TotalSeconds, "a number of seconds above 0"),
+            && TenantRateLimits.Period(s) is not null,
+            $"a number of seconds from 0.0000001 (one 100-ns tick) to {Math.Floor(TimeSpan.MaxValue.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture)}"),
         Integer("Quotas:Simulations", 0, long.MaxValue),
         Integer("Quotas:JournalBytes", 0, long.MaxValue),
         Integer("Quotas:HostsPerSimulation", 0, long.MaxValue),

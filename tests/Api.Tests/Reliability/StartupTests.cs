@@ -64,6 +64,8 @@ public sealed class StartupTests
         }
     }
 
+    const string PeriodTakes = "it takes a number of seconds from 0.0000001 (one 100-ns tick) to 922,337,203,685";
+
     /// <summary>
     /// A setting the service cannot take (tester38 MEDIUM-9): one line naming it, its value and what it takes, and exit 1,
     /// as for a taken port — each was .NET's unhandled exception at start-up, a stack trace and SIGABRT (exit 134), in
@@ -76,7 +78,9 @@ public sealed class StartupTests
     [InlineData("Limits:MaxRequestBodyBytes", "-1", "it takes an integer from 0 to 9,223,372,036,854,775,807")]
     [InlineData("RateLimit:PerSecond", "-5", "it takes an integer from 0 to 2,147,483,647")]
     [InlineData("Engines:SliceMs", "0", "it takes an integer from 1 to 2,147,483,647")]
-    [InlineData("RateLimit:PeriodSeconds", "0", "it takes a number of seconds above 0")]
+    [InlineData("RateLimit:PeriodSeconds", "0", PeriodTakes)]
+    // tester39 MEDIUM-6: half a 100-ns tick is a period of 0 ticks, which the token bucket throws on: every request 500ed.
+    [InlineData("RateLimit:PeriodSeconds", "0.00000005", PeriodTakes)]
     // tester39: each was taken, then every request 500ed (a timeout past CancelAfter's 2^32 - 2 ms), or the service
     // ended with a stack trace and SIGABRT (exit 134) while building what it read, or it answered Location: notaurl/….
     [InlineData("Limits:RequestSeconds", "4294968", "it takes an integer from 1 to 4,294,967")]

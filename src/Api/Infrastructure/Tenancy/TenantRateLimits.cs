@@ -16,11 +16,25 @@ public static class TenantRateLimits
     public const int DefaultPerSecond = 100;
     public const int DefaultBurst = 200;
 
+    /// <summary>
+    /// <c>RateLimit:PeriodSeconds</c> as the token bucket's <see cref="TokenBucketRateLimiterOptions.ReplenishmentPeriod"/>:
+    /// <see cref="TimeSpan.FromSeconds(double)"/> keeps whole 100-ns ticks and drops the rest. The bucket takes any period
+    /// of at least one tick, up to <see cref="TimeSpan.MaxValue"/> (ASP.NET Core's partitioned limiter replenishes it from its
+    /// own timer, so no Timer's 2^32 − 2 ms bound applies); a period of 0 ticks throws when the first request makes the
+    /// tenant's bucket — every request a 500 (tester39 MEDIUM-6: 0.00000005 s passed the start-up check). Null: no such period.
+    /// </summary>
+    public static TimeSpan? Period(double seconds)
+    {
+        if (!(seconds > 0) || seconds > TimeSpan.MaxValue.TotalSeconds) return null;
+        var period = TimeSpan.FromSeconds(seconds);
+        return period.Ticks >= 1 ? period : null;
+    }
+
     public static IServiceCollection AddTenantRateLimits(this IServiceCollection services, IConfiguration configuration)
     {
         var perSecond = configuration.GetValue("RateLimit:PerSecond", DefaultPerSecond);
         var burst = configuration.GetValue("RateLimit:Burst", Math.Max(DefaultBurst, perSecond));
-        var period = TimeSpan.FromSeconds(configuration.GetValue("RateLimit:PeriodSeconds", 1.0));
+        var period = Period(configuration.GetValue("RateLimit:PeriodSeconds", 1.0));
         return services.AddRateLimiter(options =>
         {
             options.AddPolicy(Policy, context =>
@@ -31,7 +45,7 @@ public static class TenantRateLimits
                 {
                     TokenLimit = burst,
                     TokensPerPeriod = perSecond,
-                    ReplenishmentPeriod = period,
+                    ReplenishmentPeriod = period!.Value,
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 });
