@@ -70,12 +70,13 @@ try
 {
     await app.StartAsync();
 }
-catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+catch (Exception e) when (ServiceSettings.IsListenFailure(e))
 {
-    // An address that cannot be listened on (in use, not this machine's — tester39 MEDIUM-4 —, a port below 1024 without the
-    // right): one line and exit 1, as the key commands report theirs — it was .NET's unhandled exception, a 23- to 40-line
-    // trace and SIGABRT (134). One that is not an address at all is refused before, with the settings (ServiceSettings).
-    Console.Error.WriteLine($"SimService.Api: cannot listen: {e.Message}");
+    // An address Kestrel cannot listen on (in use, not this machine's — tester39 MEDIUM-4 —, a port below 1024 without the
+    // right, https without a certificate, a path base, a Kestrel:Endpoints entry): one line and exit 1, as the key commands
+    // report theirs — it was .NET's unhandled exception, a 14- to 40-line trace and SIGABRT (134). The common mistakes in
+    // --urls are refused before, with the settings (ServiceSettings); any other failure stays a stack trace (review39a S-5).
+    Console.Error.WriteLine($"SimService.Api: cannot listen: {e.Message.ReplaceLineEndings(" ")}");
     Environment.ExitCode = 1;
     await app.DisposeAsync();
     return;

@@ -33,11 +33,12 @@ public static class ServiceSettings
     private static Rule WallSeconds(string key) => Integer(key, 1, MaxWallSeconds);
 
     /// <summary>An absolute http or https URL; <paramref name="originOnly"/>: scheme, host and port alone, as a browser's Origin.</summary>
-    /// <remarks>Read as it is used, untrimmed; an origin as a browser sends it, without a trailing '/' (review39a S-4, N-2).</remarks>
+    /// <remarks>Read as it is used, untrimmed; an origin as a browser sends it, without a path or a trailing '/' (review39a
+    /// S-4, N-2; any case, an explicit default port: review39b S-1).</remarks>
     private static bool IsHttpUrl(string value, bool originOnly) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
         && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
-        && (!originOnly || value == uri.GetLeftPart(UriPartial.Authority));
+        && (!originOnly || (uri.AbsolutePath == "/" && !value.EndsWith('/')));
 
     /// <summary>A connection string its provider's own builder parses (keywords and their values, e.g. SQLite's Mode).</summary>
     private static Rule ConnectionString(string key, Action<string> parse) => new(key, value =>
@@ -99,7 +100,7 @@ public static class ServiceSettings
     {
         try
         {
-            var address = BindingAddress.Parse(url.Trim());
+            var address = BindingAddress.Parse(url); // untrimmed, as Kestrel reads it (review39b M-1)
             return (address.Scheme is "http" or "https") && address.Port is >= 0 and <= 65535;
         }
         catch (FormatException) { return false; }
@@ -130,9 +131,24 @@ public static class ServiceSettings
     /// that is not there or not ours, a server that refuses or does not answer — rather than a fault of the service's code,
     /// which stays a stack trace (review39a N-1).
     /// </summary>
-    public static bool IsDatabaseFailure(Exception exception) =>
-        exception.GetBaseException() is System.Data.Common.DbException or IOException or System.Net.Sockets.SocketException
-            or UnauthorizedAccessException or TimeoutException;
+    public static bool IsDatabaseFailure(Exception exception) => Chain(exception).Any(e =>
+        e is System.Data.Common.DbException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException
+            or TimeoutException or System.Security.Authentication.AuthenticationException);
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is Kestrel refusing an address it was asked to listen on — raised by Kestrel's
+    /// own code (review39b M-1: a narrower list of types let a path base, https without a certificate or a bad
+    /// Kestrel:Endpoints entry end in a stack trace again) — rather than a fault elsewhere in the start (review39a S-5).
+    /// </summary>
+    public static bool IsListenFailure(Exception exception) =>
+        Chain(exception).Any(e => e.StackTrace?.Contains("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) == true);
+
+    /// <summary>The exception and every inner one (an aggregate's first), outermost first (review39b M-2: a TLS failure
+    /// is Npgsql's, then the authentication's, then OpenSSL's).</summary>
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException) yield return e;
+    }
 
     /// <summary>
     /// Why the configured database could not be used — it is not there, not a database, or refuses us — as one line

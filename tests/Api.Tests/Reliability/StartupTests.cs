@@ -44,6 +44,7 @@ public sealed class StartupTests
     [InlineData("ftp://127.0.0.1:5196")]
     [InlineData("http://127.0.0.1:99999")]
     [InlineData("http://127.0.0.1:5196;notaurl")]
+    [InlineData("http://127.0.0.1:5196; http://127.0.0.1:5197")]
     public async Task NotAnAddress_OneLineOnStandardErrorAndExitOne(string urls)
     {
         var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
@@ -65,6 +66,34 @@ public sealed class StartupTests
     }
 
     const string PeriodTakes = "it takes a number of seconds from 0.0000001 (one 100-ns tick) to 922,337,203,685";
+
+    /// <summary>
+    /// Addresses the check takes and Kestrel then refuses — a path base, https without a certificate (review39b M-1: a
+    /// narrower catch made them a stack trace and SIGABRT again): one line, Kestrel's words, and exit 1.
+    /// </summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:0/base", "A path base can only be configured using IApplicationBuilder.UsePathBase().")]
+    [InlineData("https://127.0.0.1:0", "Unable to configure HTTPS endpoint. No server certificate was specified")]
+    public async Task AnAddressKestrelRefuses_OneLineOnStandardErrorAndExitOne(string urls, string reason)
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
+        try
+        {
+            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", urls], new Dictionary<string, string>
+            {
+                ["Persistence__Provider"] = "sqlite",
+                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
+            });
+
+            Assert.Equal(1, exit);
+            Assert.StartsWith($"SimService.Api: cannot listen: {reason}", error, StringComparison.Ordinal);
+            Assert.Single(error.TrimEnd('\n').Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 
     /// <summary>
     /// A setting the service cannot take (tester38 MEDIUM-9): one line naming it, its value and what it takes, and exit 1,
