@@ -67,6 +67,12 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
     public IReadOnlyList<StepConnectResults> ConnectResults { get; init; } = [];
 
     /// <summary>
+    /// Where the engine's run left what the engine models (<c>Simulation.LeftModel</c>: a kernel path it knows it does not
+    /// follow, such as D161's MTU probe); null when it did not, and always on the kernel.
+    /// </summary>
+    public string? LeftModel { get; init; }
+
+    /// <summary>
     /// A kernel run's measured harness lateness: the median of how late (ns) its link emulators wrote each packet after the
     /// packet's delay — what the kernel's links are slower than the engine's by. Null on the engine, or when no packet
     /// crossed a link. <c>--diff</c> tries the one link shift nearest it (<c>KernelCommand.EdgeShift</c>).
@@ -120,7 +126,7 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
             mine["Tcp.CurrEstab"] = ProcNetSnmp.TcpGauge(host, "CurrEstab") ?? 0;
             counters[host.Name] = mine;
         }
-        return new RunOutcome(packets, snapshots, counters) { ConnectResults = ByStep(doc, run) };
+        return new RunOutcome(packets, snapshots, counters) { ConnectResults = ByStep(doc, run), LeftModel = sim.LeftModel?.ToString() };
     }
 
     /// <summary>

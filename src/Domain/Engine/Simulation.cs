@@ -58,6 +58,16 @@ public sealed partial class Simulation
     public SimTime Now { get; private set; } = SimTime.Zero;
 
     /// <summary>
+    /// The first moment the run left what the engine models (a kernel path the engine knows it does not follow, named
+    /// by its docs/kernel-check.md row); null while the run has not. From there on the kernel's packets may differ.
+    /// </summary>
+    public ModelDeparture? LeftModel { get; private set; }
+
+    /// <summary>Notes where the run left the model; only the first departure is kept.</summary>
+    internal void LeaveModel(string host, string socket, string row, string what) =>
+        LeftModel ??= new ModelDeparture(Now, host, socket, row, what);
+
+    /// <summary>
     /// The version of the rules by which commands meet this engine (<see cref="Commands.EngineRules"/>): what
     /// <see cref="Commands.CommandApplier"/> does around each command. A stored simulation's rebuild sets the version its row
     /// keeps; an engine made for anything new follows <see cref="Commands.EngineRules.Current"/>.

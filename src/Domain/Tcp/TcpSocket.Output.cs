@@ -501,6 +501,7 @@ public sealed partial class TcpSocket
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) MstampRefresh(); // tcp_write_xmit()
+        if (sendHead && !pushOne && !lossProbe && !windowProbe) MtuProbeEntry(); // tcp_write_xmit(push_one 0) → tcp_mtu_probe()
         bool sent = false, rwndLimited = false, deferCwndLimited = false, growAfterChunk = false;
         int segments = 0;
         uint wndEnd = WndEnd;

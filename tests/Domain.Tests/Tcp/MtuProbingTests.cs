@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Scenarios;
 using SimService.Domain.Time;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -75,5 +76,58 @@ public class MtuProbingTests
         var f = BlackHoled(KernelProfile.Linux44, ("net.ipv4.tcp_mtu_probing", "1"));
 
         Assert.Equal(new[] { 1024, 512, 256, 128, 64, 36, 36 }, Retransmissions(f).Where(r => r.Len < Mss).Take(7).Select(r => r.Len));
+    }
+
+    /// <summary>
+    /// A healed black hole (review39a): the client's 200000 bytes meet a 3.4 s outage, black-hole detection cuts the MSS
+    /// to 1024 and 512, then the path heals and the transfer climbs out of TCP_CA_Loss. At 7.093 s, in TCP_CA_Open with a
+    /// cwnd of at least 11, tcp_write_xmit() → tcp_mtu_probe() passes its checks: probe_size = tcp_mtu_to_mss((1500 + 564)
+    /// &gt;&gt; 1) = 980. The engine does not model the probe (D161), so the run says where it left the model. On Linux 6.18.44
+    /// (simservice kernel --trace) the client sends seq 31289 as a 980-byte probe at 7.093144 s, then 1214, where the engine
+    /// goes on with 512.
+    /// </summary>
+    static string HealedBlackHole(int probing) => """
+        {
+          "name": "mtu-probing-healed-blackhole",
+          "hosts": {"client": {"address": "10.0.0.1", "sysctls": {"net.ipv4.tcp_mtu_probing": PROBING}}, "server": {"address": "10.0.0.2"}},
+          "links": [{"between": ["client", "server"], "delay": "5ms"}],
+          "steps": [
+            {"at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "l"},
+            {"at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c", "expect": {"result": 0}},
+            {"at": "1ms", "host": "server", "call": "accept", "socket": "l", "as": "s"},
+            {"at": "100ms", "link": {"between": ["client", "server"], "loss": 1.0, "direction": "client->server"}},
+            {"at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": 200000},
+            {"at": "3500ms", "link": {"between": ["client", "server"], "loss": 0.0, "direction": "client->server"}},
+            {"at": "3500ms", "host": "server", "call": "recv", "socket": "s", "bytes": 200000}
+          ],
+          "runUntil": "9s"
+        }
+        """.Replace("PROBING", probing.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+    [Fact]
+    public void HealedBlackHole_TcpMtuProbeEntryMet_RunSaysItLeftTheModel()
+    {
+        var outcome = ScenarioRunner.Run(HealedBlackHole(probing: 1));
+
+        var result = outcome.Result!;
+        var departure = result.Simulation.LeftModel!;
+        Assert.Equal(Ms(7093), departure.At);
+        Assert.Equal(("client", "D161"), (departure.Host, departure.Row));
+        Assert.Equal("tcp_mtu_probe() would send a 980-byte MTU probe (search_low 564, search_high 1500)", departure.What);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$", error.Path);
+        Assert.StartsWith("the run left what the engine models at 7.093s: client 10.0.0.1:", error.Message);
+        Assert.EndsWith("(docs/kernel-check.md D161); the kernel's packets may differ from here on", error.Message);
+        Assert.False(result.Passed);
+    }
+
+    /// <summary>tcp_mtu_probing 0: icsk_mtup is never enabled, tcp_mtu_probe() returns at once and the run is the engine's.</summary>
+    [Fact]
+    public void HealedBlackHole_ProbingOff_StaysInTheModel()
+    {
+        var result = ScenarioRunner.Run(HealedBlackHole(probing: 0)).Result!;
+
+        Assert.Null(result.Simulation.LeftModel);
+        Assert.True(result.Passed);
     }
 }
