@@ -16,6 +16,10 @@ const string usage = """
                              past it stops with an error saying the virtual time it got to
           --event-budget N   in process, the most engine events a file's run may process (default 2000000, at most
                              50000000); a run that needs more stops with an error at the step or line it was running
+          --max-hosts N      in process, the most hosts a scenario may make, its own and its workloads' generated clients
+                             (default 64, a server's default quota; at most 250000): a file past it is refused at that field
+          --max-sockets N    in process, the most sockets a scenario's run may allocate (default 100000, a server's default
+                             quota; at most 500000): the run stops at the step that passes it
           --record           packetdrill scripts of inbound segments and calls only: print every outbound segment,
                              call result and tcp_info value the engine produced instead of checking them
       kernel PATH...     run packetdrill scripts (*.pkt) and scenarios (*.json) on this machine's real Linux kernel instead of

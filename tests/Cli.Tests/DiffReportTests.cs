@@ -33,7 +33,7 @@ public sealed class DiffReportTests
     {
         var path = Tool.TempFile("diff.json");
 
-        JsonReport.Write(path, [Scenario(strict: false), Scenario(strict: false) with { File = "scenarios/plain.json", Diff = null }], "kernel", null, 3);
+        JsonReport.Write(path, [Scenario(strict: false), Scenario(strict: false) with { File = "scenarios/plain.json", Diff = null }], [], "kernel", null, 3);
 
         using var json = JsonDocument.Parse(File.ReadAllText(path));
         Assert.Equal(1, json.RootElement.GetProperty("summary").GetProperty("differing").GetInt32());
@@ -79,7 +79,7 @@ public sealed class DiffReportTests
     {
         var path = Tool.TempFile("diff.xml");
 
-        JUnitReport.Write(path, [Scenario(strict: true)], "real kernel", 3, DateTimeOffset.UnixEpoch);
+        JUnitReport.Write(path, [Scenario(strict: true)], [], "real kernel", 3, DateTimeOffset.UnixEpoch);
 
         var suite = XDocument.Load(path).Root!.Element("testsuite")!;
         Assert.Equal("1", suite.Attribute("failures")!.Value);
@@ -105,7 +105,7 @@ public sealed class DiffReportTests
     {
         var path = Tool.TempFile("diff.xml");
 
-        JUnitReport.Write(path, [Scenario(strict: false)], "real kernel", 3, DateTimeOffset.UnixEpoch);
+        JUnitReport.Write(path, [Scenario(strict: false)], [], "real kernel", 3, DateTimeOffset.UnixEpoch);
 
         var suite = XDocument.Load(path).Root!.Element("testsuite")!;
         Assert.Equal("0", suite.Attribute("failures")!.Value);
@@ -121,7 +121,7 @@ public sealed class DiffReportTests
     {
         var path = Tool.TempFile("diff.xml");
 
-        JUnitReport.Write(path, [Scenario(strict: true, checkFailed: true)], "real kernel", 3, DateTimeOffset.UnixEpoch);
+        JUnitReport.Write(path, [Scenario(strict: true, checkFailed: true)], [], "real kernel", 3, DateTimeOffset.UnixEpoch);
 
         var suite = XDocument.Load(path).Root!.Element("testsuite")!;
         Assert.Equal("1", suite.Attribute("failures")!.Value);

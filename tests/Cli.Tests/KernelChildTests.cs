@@ -16,6 +16,22 @@ namespace SimService.Cli.Tests;
 [Collection(RealKernelCollection.Name)]
 public sealed class KernelChildTests
 {
+    /// <summary>
+    /// A child a signal ended is said killed by it (.NET's ExitCode: 128 + its number), not "failed (exit 137): " with nothing
+    /// after (tester39 LOW-2); one that exited on its own keeps its code and what it wrote.
+    /// </summary>
+    [Fact]
+    public void AChildKilledByASignal_IsSaidKilledByIt()
+    {
+        using var child = Process.Start(new ProcessStartInfo("sleep", "60") { RedirectStandardError = true })!;
+        child.Kill(); // SIGKILL
+        child.WaitForExit();
+
+        Assert.Equal("the run in the namespace was killed by SIGKILL (signal 9, exit 137)", KernelCommand.ChildFailure(child.ExitCode, child.StandardError.ReadToEnd()));
+        Assert.Equal("the run in the namespace failed (exit 1): boom", KernelCommand.ChildFailure(1, "boom\n"));
+        Assert.Equal("the run in the namespace failed (exit 3), writing nothing", KernelCommand.ChildFailure(3, ""));
+    }
+
     [Fact]
     public void ParentWatch_CallsItsEndWhenTheWriterIsGone_NotBefore()
     {

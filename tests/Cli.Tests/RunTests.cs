@@ -245,7 +245,8 @@ public sealed class RunTests
     /// <summary>
     /// Interrupted while a server runs a file (here one that never answers): the file is reported as interrupted, the others
     /// not run, the summary printed and --json written, as in process (tester38 MEDIUM-6: the cancelled request's exception
-    /// went past all of them, and only "simservice: interrupted" was said).
+    /// went past all of them, and only "simservice: interrupted" was said). The file not run is in --json's summary and list, and
+    /// a skipped case of --junit (tester39 LOW-3: both left it out, their counts the files run).
     /// </summary>
     [Fact]
     public async Task InterruptedWhileAFileRunsOnAServer_ReportedAsInProcess()
@@ -254,7 +255,8 @@ public sealed class RunTests
         server.Start();
         var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)server.LocalEndpoint).Port}/";
         var json = Path.Combine(Tool.TempFolder(), "report.json");
-        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--server", url, "--json", json, Path.Combine(Tool.Fixtures, "mixed", "passing.json"),
+        var junit = Path.Combine(Tool.TempFolder(), "report.xml");
+        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--server", url, "--json", json, "--junit", junit, Path.Combine(Tool.Fixtures, "mixed", "passing.json"),
             Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json")],
             cli::SimService.Cli.Commands.RunCommand.Options, cli::SimService.Cli.Commands.RunCommand.Flags);
         var (output, error) = (new StringWriter(), new StringWriter());
@@ -274,8 +276,13 @@ public sealed class RunTests
         // --json's summary counts as the console's (review38a N-5: it said failed 1, and nothing of the interrupt).
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         var summary = report.RootElement.GetProperty("summary");
-        Assert.Equal((1, 0, 0, 0, 1), (summary.GetProperty("files").GetInt32(), summary.GetProperty("passed").GetInt32(), summary.GetProperty("failed").GetInt32(),
-            summary.GetProperty("invalid").GetInt32(), summary.TryGetProperty("interrupted", out var i) ? i.GetInt32() : -1));
+        Assert.Equal((2, 0, 0, 0, 1, 1), (summary.GetProperty("files").GetInt32(), summary.GetProperty("passed").GetInt32(), summary.GetProperty("failed").GetInt32(),
+            summary.GetProperty("invalid").GetInt32(), summary.TryGetProperty("interrupted", out var i) ? i.GetInt32() : -1,
+            summary.TryGetProperty("notRun", out var n) ? n.GetInt32() : -1));
+        Assert.Equal([Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json")], report.RootElement.GetProperty("notRun").EnumerateArray().Select(f => f.GetString()));
+        var suite = System.Xml.Linq.XDocument.Load(junit).Root!.Element("testsuite")!;
+        Assert.Equal(["2", "0", "1", "1"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
+        Assert.Equal("not run: the tool was interrupted before it", suite.Elements("testcase").Last().Element("skipped")!.Attribute("message")!.Value);
     }
 
     /// <summary>
@@ -306,7 +313,8 @@ public sealed class RunTests
 
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(["VALID    tests/Cli.Tests/Runaway/workload-65-generated-clients.json",
-            "         warning $.steps[0].workload.generatedClients: 67 hosts with the generated clients: a server with the default hosts quota (64, Quotas:HostsPerSimulation) refuses the run (403); in process it runs",
+            "         warning $.steps[0].workload.generatedClients: 67 hosts with the generated clients: a server with the default hosts quota (64, Quotas:HostsPerSimulation) refuses the run (403); "
+                + "so does run in process unless --max-hosts N raises its bound",
             "VALID    tests/Cli.Tests/Fixtures/mixed/passing.json",
             "2 files: 2 valid, 0 invalid"], run.OutputLines);
     }
@@ -326,6 +334,62 @@ public sealed class RunTests
             "         $.steps[1].workload.generatedClients: A run in process may have 250000 hosts; this would make 400001 (the document's hosts "
                 + "and its workloads' generated clients so far): the run would stop here",
             "1 file: 0 valid, 1 invalid"], run.OutputLines);
+    }
+
+    /// <summary>
+    /// A run in process has a server's default hosts quota (64): a file past it is refused before it runs, at the field that
+    /// passes it, and --max-hosts raises it (tester39 MEDIUM-7: 200,000 generated clients at rate 10⁹ grew the tool to 5 GB
+    /// before the event budget stopped it, where the API answered 403 at once).
+    /// </summary>
+    [Fact]
+    public async Task PastTheDefaultHostsQuota_Run_RefusedAtTheFieldUnlessRaised()
+    {
+        const string file = "tests/Cli.Tests/Runaway/workload-65-generated-clients.json";
+        var run = await Tool.RunAsync("run", file);
+        var raised = await Tool.RunAsync("run", "--max-hosts", "67", file);
+
+        Assert.Equal((1, 0), (run.ExitCode, raised.ExitCode));
+        Assert.Equal([$"FAIL     {file}  (0 checks passed, 1 run error, no run, <t>)",
+            "         run error $.steps[0].workload.generatedClients: 67 hosts (the document's and its workloads' generated clients so far): "
+                + "a run in process may have 64, a server's default hosts quota; --max-hosts N allows more (at most 250000)"],
+            run.OutputLines.Take(2).Select(WithoutWallClock));
+    }
+
+    /// <summary>
+    /// A run in process has a server's default sockets quota (100,000; --max-sockets sets it): a workload stops at the first
+    /// event past it and the run where it was (here the run to runUntil), as the API's sockets quota stops a workload request
+    /// (tester39 MEDIUM-7).
+    /// 20 connections each held 1 s by its server's think time: 41 sockets with the listener.
+    /// </summary>
+    [Fact]
+    public async Task PastTheSocketsBound_Run_StopsWhereItPassedIt()
+    {
+        var file = Tool.TempFile("sockets.json");
+        File.WriteAllText(file, """
+            { "name": "sockets", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
+              "steps": [ { "workload": { "clients": ["client"], "server": "server", "rate": 1000, "count": 20, "thinkTime": "1s" } } ],
+              "runUntil": "3s" }
+            """);
+
+        var bounded = await Tool.RunAsync("run", "--max-sockets", "10", file);
+        var run = await Tool.RunAsync("run", file);
+
+        Assert.Equal((1, 0), (bounded.ExitCode, run.ExitCode));
+        Assert.Matches(@"^         run error \$\.runUntil: more than 10 sockets were allocated at [0-9.]+ms: the run stopped there; "
+            + @"--max-sockets N allows more \(at most 500000\)$", bounded.OutputLines[1]);
+    }
+
+    [Theory]
+    [InlineData("--max-hosts", "0", "--max-hosts: '0' is not a number of hosts from 1 to 250000")]
+    [InlineData("--max-hosts", "250001", "--max-hosts: '250001' is not a number of hosts from 1 to 250000")]
+    [InlineData("--max-sockets", "500001", "--max-sockets: '500001' is not a number of sockets from 1 to 500000")]
+    public async Task BadBound_Run_ExitsTwoWithAOneLineReason(string option, string value, string why)
+    {
+        var run = await Tool.RunAsync("run", option, value, "scenarios");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"simservice: {why}"], run.ErrorLines);
     }
 
     [Fact]

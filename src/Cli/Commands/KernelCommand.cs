@@ -88,10 +88,13 @@ public static class KernelCommand
         if (counters is not null)
             foreach (var text in counters.Summary()) output.WriteLine(text);
         var outputs = new OutputFailures(error, "kernel");
-        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
-        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, "kernel", null, seconds));
+        var notRun = ConsoleReport.NotRun(files, results.Count);
+        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, notRun, mode, seconds, started));
+        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, notRun, "kernel", null, seconds));
+        // Of the scenarios compared: not a script, an interrupted run, a refused or failed set-up (no outcome to compare; tester39
+        // LOW-3: every file not invalid was counted).
         if (line.Has("diff") || line.Has("strict"))
-            output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations"
+            output.WriteLine($"difference report: {differing} of {results.Count(r => r.Diff is not null)} scenarios run differ from the engine beyond their expectations"
                 + (edgeOnly > 0 ? $" ({edgeOnly} more EDGE: the engine's only with its links as slow as the run measured the harness's{(line.Has("strict") ? ", which --strict fails" : "")})" : "")
                 + (timingOnly > 0 ? $" ({timingOnly} more only in the harness's timing)" : ""));
         return outputs.ExitCode(Outcome(results, line.Has("strict")));
@@ -252,6 +255,24 @@ public static class KernelCommand
     /// The file run in its child, the caller holding the machine's lock and having restored what a killed run left: once per
     /// file (tester38 LOW-3: RunFile and the RunChild it called each restored, and each warning about a saved file was said twice).
     /// </summary>
+    /// <summary>
+    /// Why the child gave no result: its exit code and what it wrote, or the signal that killed it — .NET's ExitCode is 128 + the
+    /// signal's number for a child a signal ended (tester39 LOW-2: "failed (exit 137): " ended with nothing).
+    /// </summary>
+    internal static string ChildFailure(int exitCode, string stderr)
+    {
+        stderr = stderr.Trim();
+        string said = stderr.Length > 0 ? $": {stderr}" : "";
+        return exitCode - 128 is >= 1 and <= 31 and var signal
+            ? $"the run in the namespace was killed by {SignalNames[signal - 1]} (signal {signal}, exit {exitCode}){said}"
+            : $"the run in the namespace failed (exit {exitCode}){(said.Length > 0 ? said : ", writing nothing")}";
+    }
+
+    /// <summary>Linux's signal numbers 1–31 (x86 and arm64 alike: asm-generic/signal.h), by number.</summary>
+    static readonly string[] SignalNames = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
+        "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
+        "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"];
+
     static (FileResult Result, ChildResult? Child) RunHeld(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken,
         bool record = false)
     {
@@ -280,7 +301,7 @@ public static class KernelCommand
         catch (JsonException)
         {
         }
-        if (child is null) return (Failed(file, clock, $"the run in the namespace failed (exit {process.ExitCode}): {stderr.Result.Trim()}"), null);
+        if (child is null) return (Failed(file, clock, ChildFailure(process.ExitCode, stderr.Result)), null);
         if (child.Invalid is { Count: > 0 } problems) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), child);
         if (child.SetupError is { } setup) return (Failed(file, clock, setup), child);
         if (child.Checks is { } scenarioChecks)

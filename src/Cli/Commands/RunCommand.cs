@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SimService.Cli.Files;
 using SimService.Cli.Reports;
 using SimService.Cli.Running;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Cli.Commands;
 
@@ -14,7 +15,7 @@ namespace SimService.Cli.Commands;
 /// </summary>
 public static class RunCommand
 {
-    public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout", "event-budget"];
+    public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout", "event-budget", "max-hosts", "max-sockets"];
 
     /// <summary>
     /// The most engine events one in-process run may process unless --event-budget says otherwise, as an advance of the API
@@ -40,8 +41,8 @@ public static class RunCommand
         if (clientError is not null) return Usage(error, clientError);
         if (client is not null) client.Notices = error;
         var wallLimit = Timeout(line).Timeout;
-        var (eventBudget, budgetError) = EventBudget(line);
-        if (budgetError is not null) return Usage(error, budgetError);
+        var (bounds, boundsError) = Bounds(line);
+        if (boundsError is not null) return Usage(error, boundsError);
         using var _ = client;
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return Usage(error, pathError);
@@ -65,7 +66,7 @@ public static class RunCommand
                 RunOutput? run;
                 try
                 {
-                    (result, run) = await RunFileAsync(files[i], client, eventBudget, wallLimit, cancellationToken);
+                    (result, run) = await RunFileAsync(files[i], client, bounds!, wallLimit, cancellationToken);
                 }
                 catch (ServerUnavailableException e)
                 {
@@ -96,8 +97,9 @@ public static class RunCommand
         ConsoleReport.WriteNotRun(error, results.Count, files.Count);
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
-        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
-        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, client is null ? "in-process" : "server", client?.Server.ToString(), seconds));
+        var notRun = ConsoleReport.NotRun(files, results.Count);
+        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, notRun, mode, seconds, started));
+        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, notRun, client is null ? "in-process" : "server", client?.Server.ToString(), seconds));
         return outputs.ExitCode(Outcome(results));
     }
 
@@ -147,7 +149,7 @@ public static class RunCommand
             output.WriteLine(ConsoleReport.Shown($"         saved {artefact.Option}: {path}"));
     }
 
-    private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, long eventBudget,
+    private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, InProcessBounds bounds,
         TimeSpan wallLimit, CancellationToken cancellationToken)
     {
         string text;
@@ -168,7 +170,7 @@ public static class RunCommand
             // as it does when the tool is interrupted.
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             limit.CancelAfter(wallLimit);
-            run = file.Format.RunInProcess(text, name, eventBudget, limit.Token);
+            run = file.Format.RunInProcess(text, name, bounds, limit.Token);
         }
         else
         {
@@ -193,7 +195,7 @@ public static class RunCommand
             int at = problems.ToList().FindIndex(p => p.Message.StartsWith("the event budget of", StringComparison.Ordinal));
             problems = at >= 0
                 ? [.. problems.Select((p, i) => i == at ? p with { Message = $"{p.Message}; {hint}" } : p)]
-                : [.. problems, new Problem("$", $"the run needs more than {eventBudget} events; {hint}")];
+                : [.. problems, new Problem("$", $"the run needs more than {bounds.EventBudget} events; {hint}")];
         }
         if (run.WallLimitReached)
         {
@@ -206,16 +208,28 @@ public static class RunCommand
             run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds) { Interrupted = run.WallLimitReached && cancellationToken.IsCancellationRequested }, run);
     }
 
-    /// <summary>--event-budget's value (default <see cref="DefaultEventBudget"/>), or why it is wrong; the engine in process only.</summary>
-    internal static (long Budget, string? Error) EventBudget(CommandLine line)
+    /// <summary>
+    /// The bounds of a run in process — --event-budget (default <see cref="DefaultEventBudget"/>), --max-hosts and --max-sockets
+    /// (a server's default quotas) — or why one is wrong; the engine in process only.
+    /// </summary>
+    internal static (InProcessBounds? Bounds, string? Error) Bounds(CommandLine line)
     {
-        if (line.Value("event-budget") is not { } text) return (DefaultEventBudget, null);
+        var (budget, budgetError) = Bound(line, "event-budget", DefaultEventBudget, MaxEventBudget, "events", "Limits:HeavySeconds");
+        var (hosts, hostsError) = Bound(line, "max-hosts", ScenarioRunOptions.DefaultHostsQuota, InProcessBounds.MostHosts, "hosts", "Quotas:HostsPerSimulation");
+        var (sockets, socketsError) = Bound(line, "max-sockets", ScenarioRunOptions.DefaultSocketsQuota, InProcessBounds.MostSockets, "sockets", "Quotas:SocketsPerSimulation");
+        return (budgetError ?? hostsError ?? socketsError) is { } error ? (null, error) : (new InProcessBounds(budget, hosts, sockets), null);
+    }
+
+    /// <summary>One bound's value: a plain integer from 1 to <paramref name="most"/>, <paramref name="byDefault"/> when not given.</summary>
+    static (long Value, string? Error) Bound(CommandLine line, string option, long byDefault, long most, string unit, string serverSetting)
+    {
+        if (line.Value(option) is not { } text) return (byDefault, null);
         if (line.Value("server") is not null)
-            return (0, "--event-budget bounds a run on the engine in process; a server bounds its runs by its own limits (Limits:HeavySeconds)");
-        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var budget)
-            && budget is >= 1 and <= MaxEventBudget
-            ? (budget, null)
-            : (0, $"--event-budget: '{text}' is not a number of events from 1 to {MaxEventBudget}");
+            return (0, $"--{option} bounds a run on the engine in process; a server bounds its runs by its own limits ({serverSetting})");
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value >= 1 && value <= most
+            ? (value, null)
+            : (0, $"--{option}: '{text}' is not a number of {unit} from 1 to {most}");
     }
 
     /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>

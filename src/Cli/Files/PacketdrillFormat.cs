@@ -18,12 +18,12 @@ public sealed class PacketdrillFormat : IFileFormat
     public IReadOnlyList<Problem> Validate(string text, string fileName) =>
         [.. PacketdrillRunner.Validate(text, Options(fileName)).Select(Problem)];
 
-    public RunOutput RunInProcess(string text, string fileName, long eventBudget, CancellationToken wallLimit)
+    public RunOutput RunInProcess(string text, string fileName, InProcessBounds bounds, CancellationToken wallLimit)
     {
         PacketdrillRunResult result;
         try
         {
-            result = PacketdrillRunner.Run(text, Options(fileName) with { EventBudget = eventBudget, Interruption = wallLimit });
+            result = PacketdrillRunner.Run(text, Options(fileName) with { EventBudget = bounds.EventBudget, Interruption = wallLimit });
         }
         catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
         {

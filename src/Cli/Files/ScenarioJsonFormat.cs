@@ -19,26 +19,18 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public string Kind => "scenario";
 
-    /// <summary>The format's rules, and the bound on hosts in process (<see cref="InProcessHosts"/>): a file that validates runs.</summary>
+    /// <summary>The format's rules, and the most hosts a run in process may be given (<see cref="InProcessBounds.MostHosts"/>).</summary>
     public IReadOnlyList<Problem> Validate(string text, string fileName)
     {
         var problems = Parse(text, out var document);
-        return document?.HostsPast(InProcessHosts) is { } past
-            ? [new Problem(past.Path, $"A run in process may have {InProcessHosts} hosts; this would make {past.Hosts} (the document's hosts and "
+        return document?.HostsPast(InProcessBounds.MostHosts) is { } past
+            ? [new Problem(past.Path, $"A run in process may have {InProcessBounds.MostHosts} hosts; this would make {past.Hosts} (the document's hosts and "
                 + "its workloads' generated clients so far): the run would stop here")]
             : problems;
     }
 
-    /// <summary>A server's hosts quota unless it sets its own (the API's <c>Quotas:HostsPerSimulation</c>, TenantQuotas.DefaultHosts).</summary>
-    public const long DefaultServerHosts = 64;
-
-    /// <summary>
-    /// The most hosts one run in process may make (ScenarioRunOptions.MaxHosts): the document's and its workloads' generated
-    /// clients together, counted as the steps add them. The hosts quota of the tool, as a server has its own (64 by default):
-    /// each generated client costs about 4 KB, so 250,000 hosts is about 1 GB, and one step's most (200,000 clients) fits.
-    /// Without it a few-KB file of repeated 200,000-client steps grew the tool by gigabytes until the machine ran out.
-    /// </summary>
-    public const long InProcessHosts = 250_000;
+    /// <summary>A server's hosts quota unless it sets its own (the API's <c>Quotas:HostsPerSimulation</c>), the tool's unless raised.</summary>
+    public const long DefaultServerHosts = ScenarioRunOptions.DefaultHostsQuota;
 
     /// <summary>
     /// What a valid document meets on a server that it does not meet in process: more hosts — its own and its workloads'
@@ -49,18 +41,28 @@ public sealed class ScenarioJsonFormat : IFileFormat
         Parse(text, out var document);
         if (document?.HostsPast(DefaultServerHosts) is not { } past) return [];
         var hosts = past.Path == "$.hosts" ? $"{past.Hosts} hosts" : $"{past.Hosts} hosts with the generated clients";
-        return [new Problem(past.Path, $"{hosts}: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")];
+        return [new Problem(past.Path, $"{hosts}: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); "
+            + "so does run in process unless --max-hosts N raises its bound")];
     }
 
-    public RunOutput RunInProcess(string text, string fileName, long eventBudget, CancellationToken wallLimit)
+    public RunOutput RunInProcess(string text, string fileName, InProcessBounds bounds, CancellationToken wallLimit)
     {
         var problems = Parse(text, out var document);
         if (document is null) return RunOutput.Invalid(problems);
+        // Refused at once, as a server's hosts quota refuses the run before it starts (RunScenarioHandler.HostsPastQuota).
+        if (document.HostsPast(bounds.Hosts) is { } past)
+            return RunOutput.Refused($"{past.Hosts} hosts (the document's and its workloads' generated clients so far): a run in process may have {bounds.Hosts}"
+                + (bounds.Hosts == ScenarioRunOptions.DefaultHostsQuota ? ", a server's default hosts quota" : "")
+                + (bounds.Hosts < InProcessBounds.MostHosts ? $"; --max-hosts N allows more (at most {InProcessBounds.MostHosts})" : ""), past.Path);
         SimService.Domain.Engine.Simulation? simulation = null;
         ScenarioRunResult result;
         try
         {
-            result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget, MaxHosts = InProcessHosts, Interruption = wallLimit, Attach = s => simulation = s });
+            // The sockets bound stops a workload at the first event past it, and the run at that step, as the API's sockets quota.
+            result = ScenarioRunner.Run(document, new ScenarioRunOptions
+            {
+                EventBudget = bounds.EventBudget, MaxHosts = bounds.Hosts, SocketLimit = bounds.Sockets, Interruption = wallLimit, Attach = s => simulation = s,
+            });
         }
         catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
         {
@@ -68,7 +70,8 @@ public sealed class ScenarioJsonFormat : IFileFormat
         }
         return new RunOutput(true, result.Passed,
             [.. result.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
-            [.. result.Errors.Select(e => new Problem(e.Path, e.Message))],
+            [.. result.Errors.Select(e => new Problem(e.Path, e.Path == result.SocketsStoppedAt && e.Message.StartsWith("more than ", StringComparison.Ordinal)
+                && bounds.Sockets < InProcessBounds.MostSockets ? $"{e.Message}; --max-sockets N allows more (at most {InProcessBounds.MostSockets})" : e.Message))],
             null, result.Simulation.Now.Ns, result.Simulation.Journal.Count, result.Simulation) { EventBudgetSpent = result.EventBudgetSpent };
     }
 

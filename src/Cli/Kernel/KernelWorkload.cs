@@ -132,6 +132,12 @@ internal sealed class KernelWorkload
         if (behind > KernelScenarioRunner.Tolerance.Ns)
             return $"its {spec.Connections:N0} connections arrive within {new SimDuration(spec.ArrivalOffsetNs(spec.Connections - 1))}: the harness makes a connection"
                 + $" every {new SimDuration(ConnectEveryNs)} at best, so its last would start {new SimDuration(behind)} late, past the {KernelScenarioRunner.Tolerance} a kernel run's times are held to";
+        // Workload.Arrive's drain timer counts from the last arrival, which the harness makes up to the tolerance late: a shorter
+        // limit could end the workload before its last connection is made, or race a step at its instant (tester39 MEDIUM-5:
+        // a 1 ns limit was "still running" at the next step, 1 ns after the last arrival).
+        if (spec.DrainLimit.Ns < KernelScenarioRunner.Tolerance.Ns)
+            return $"a drain limit of {spec.DrainLimit}: the harness may make the last connection as late as the {KernelScenarioRunner.Tolerance} a kernel run's"
+                + $" times are held to, so a shorter limit could end the workload before it; give a drainLimit of at least {KernelScenarioRunner.Tolerance}";
         if (AdoptedListener(step, doc) is { } listen)
             return $"a workload adopting a listener: {listen.Path} listens on {spec.Server}:{spec.Port} before it";
         return null;
@@ -401,8 +407,11 @@ internal sealed class KernelWorkload
     void DrainAt(long lastArrivalNs, long limitNs)
     {
         long at = limitNs > long.MaxValue - lastArrivalNs ? long.MaxValue : lastArrivalNs + limitNs;
-        // Polled, so that Stop (the run's end, usually long before a 300 s default limit) ends the wait within 100 ms.
-        while (!_stopping && !_finished.IsSet && Libc.MonotonicNs() < at - 2_000_000) _finished.Wait(100);
+        // Polled, so that Stop (the run's end, usually long before a 300 s default limit) ends the wait within 100 ms; each wait
+        // the smaller of 100 ms and the time left (tester39 MEDIUM-5: a whole 100 ms wait drained a 30 ms limit at ≈ 100 ms,
+        // after a server's think time ended and it answered).
+        for (long now; !_stopping && !_finished.IsSet && (now = Libc.MonotonicNs()) < at - 2_000_000;)
+            _finished.Wait(PollMs(at - 2_000_000 - now));
         if (_stopping || _finished.IsSet) return;
         Libc.SleepThenSpinUntil(at);
         int listener;
@@ -418,6 +427,9 @@ internal sealed class KernelWorkload
         Libc.close(listener);
         _finished.Set();
     }
+
+    /// <summary>One wait of <see cref="DrainAt"/>'s poll: the time left rounded up to a millisecond, at most 100 ms.</summary>
+    internal static int PollMs(long leftNs) => (int)Math.Clamp((leftNs + 999_999) / 1_000_000, 1, 100);
 
     volatile bool _drained;
 

@@ -1,4 +1,5 @@
 using SimService.Cli.Running;
+using SimService.Cli.Files;
 
 namespace SimService.Cli.Reports;
 
@@ -49,6 +50,9 @@ public static class ConsoleReport
         return (results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed) - interrupted,
             results.Count(r => r.Outcome == FileOutcome.Invalid), interrupted);
     }
+
+    /// <summary>The files given after the <paramref name="run"/> that ran (an interrupt stopped the tool before them), as shown.</summary>
+    public static IReadOnlyList<string> NotRun(IReadOnlyList<ScenarioFile> files, int run) => [.. files.Skip(run).Select(f => f.DisplayPath)];
 
     /// <summary>After an interrupt (<c>run</c> and <c>kernel</c> alike): how many of the files given were not run, on standard error.</summary>
     public static void WriteNotRun(TextWriter error, int run, int files)

@@ -14,17 +14,19 @@ namespace SimService.Cli.Reports;
 /// </summary>
 public static class JUnitReport
 {
-    public static void Write(string path, IReadOnlyList<FileResult> results, string mode, double seconds, DateTimeOffset started)
+    /// <param name="notRun">The files given after the last that ran, the tool interrupted before them: each a skipped case (tester39
+    /// LOW-3: they were absent, the suite's count the files run).</param>
+    public static void Write(string path, IReadOnlyList<FileResult> results, IReadOnlyList<string> notRun, string mode, double seconds, DateTimeOffset started)
     {
-        var cases = results.Select(Case).ToList();
+        var cases = results.Select(Case).Concat(notRun.Select(Skipped)).ToList();
         int failures = cases.Count(c => c.Element("failure") is not null);
         int errors = cases.Count(c => c.Element("error") is not null);
         var suite = new XElement("testsuite",
             new XAttribute("name", "simservice"),
-            new XAttribute("tests", results.Count),
+            new XAttribute("tests", cases.Count),
             new XAttribute("failures", failures),
             new XAttribute("errors", errors),
-            new XAttribute("skipped", 0),
+            new XAttribute("skipped", notRun.Count),
             new XAttribute("time", Seconds(seconds)),
             new XAttribute("timestamp", started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
             new XElement("properties", new XElement("property", new XAttribute("name", "mode"), new XAttribute("value", mode))),
@@ -32,7 +34,7 @@ public static class JUnitReport
         var document = new XDocument(new XDeclaration("1.0", "utf-8", null),
             new XElement("testsuites",
                 new XAttribute("name", "simservice"),
-                new XAttribute("tests", results.Count),
+                new XAttribute("tests", cases.Count),
                 new XAttribute("failures", failures),
                 new XAttribute("errors", errors),
                 new XAttribute("time", Seconds(seconds)),
@@ -45,14 +47,27 @@ public static class JUnitReport
         });
     }
 
+    /// <summary>A file not run: a skipped case.</summary>
+    private static XElement Skipped(string file)
+    {
+        var testCase = TestCase(file, 0);
+        testCase.Add(new XElement("skipped", new XAttribute("message", "not run: the tool was interrupted before it")));
+        return testCase;
+    }
+
+    private static XElement TestCase(string file, double seconds)
+    {
+        var folder = Path.GetDirectoryName(file)?.Replace('\\', '/');
+        return new XElement("testcase",
+            new XAttribute("classname", string.IsNullOrEmpty(folder) ? "." : folder),
+            new XAttribute("name", file.Replace('\\', '/')),
+            new XAttribute("file", file.Replace('\\', '/')),
+            new XAttribute("time", Seconds(seconds)));
+    }
+
     private static XElement Case(FileResult r)
     {
-        var folder = Path.GetDirectoryName(r.File)?.Replace('\\', '/');
-        var testCase = new XElement("testcase",
-            new XAttribute("classname", string.IsNullOrEmpty(folder) ? "." : folder),
-            new XAttribute("name", r.File.Replace('\\', '/')),
-            new XAttribute("file", r.File.Replace('\\', '/')),
-            new XAttribute("time", Seconds(r.Seconds)));
+        var testCase = TestCase(r.File, r.Seconds);
         var checks = string.Join("\n", r.FailedChecks.Select(c => $"{c.Kind} {c.Path} at {c.At}: expected {c.Expected}; actual {c.Actual}"));
         var problems = string.Join("\n", r.Problems.Select(p => p.ToString()));
         if (r.Outcome == FileOutcome.Invalid)

@@ -17,19 +17,25 @@ public static class JsonReport
     /// <param name="Failed">The files that failed, not counting those interrupted.</param>
     /// <param name="Differing">With <c>kernel --diff</c>: the scenarios whose outcome differs from the engine's (each file's <c>diff</c> says how).</param>
     /// <param name="Interrupted">The files an interrupt stopped (absent when none): with the others they add up to <paramref name="Files"/>.</param>
+    /// <param name="NotRun">The files given that no run started for, the tool interrupted before them (absent when none), named in
+    /// <see cref="Document.NotRun"/>: counted in <paramref name="Files"/> too, as the console says "N of M files not run".</param>
     public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Differing = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Interrupted = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Interrupted = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? NotRun = null);
 
-    public sealed record Document(string Tool, string Mode, string? Server, Summary Summary, IReadOnlyList<FileResult> Files);
+    public sealed record Document(string Tool, string Mode, string? Server, Summary Summary, IReadOnlyList<FileResult> Files,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? NotRun = null);
 
-    public static void Write(string path, IReadOnlyList<FileResult> results, string mode, string? server, double seconds)
+    /// <param name="notRun">The files given after the last that ran, not run (tester39 LOW-3: absent from the report).</param>
+    public static void Write(string path, IReadOnlyList<FileResult> results, IReadOnlyList<string> notRun, string mode, string? server, double seconds)
     {
         var (passed, failed, invalid, interrupted) = ConsoleReport.Counts(results);
         var document = new Document("simservice", mode, server,
-            new Summary(results.Count, passed, failed, invalid, Math.Round(seconds, 3),
-                results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null, interrupted > 0 ? interrupted : null),
-            results);
+            new Summary(results.Count + notRun.Count, passed, failed, invalid, Math.Round(seconds, 3),
+                results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null, interrupted > 0 ? interrupted : null,
+                notRun.Count > 0 ? notRun.Count : null),
+            results, notRun.Count > 0 ? notRun : null);
         OutputFiles.Write("json", path, p => File.WriteAllText(p, JsonSerializer.Serialize(document, Options) + "\n"));
     }
 }

@@ -11,6 +11,18 @@ public sealed record ScenarioRunOptions
     public const long DefaultEventBudget = 50_000_000;
 
     /// <summary>
+    /// The hosts one simulation may have unless a bound says otherwise: the API's default <c>Quotas:HostsPerSimulation</c>,
+    /// and the command-line tool's in-process bound (<see cref="MaxHosts"/>) unless raised.
+    /// </summary>
+    public const long DefaultHostsQuota = 64;
+
+    /// <summary>
+    /// The sockets (listeners and connections, TIME-WAIT not counted) one simulation may have allocated unless a bound says
+    /// otherwise: the API's default <c>Quotas:SocketsPerSimulation</c>, and the tool's in-process bound (<see cref="SocketLimit"/>).
+    /// </summary>
+    public const long DefaultSocketsQuota = 100_000;
+
+    /// <summary>
     /// The most bytes one send may write: what <see cref="DefaultEventBudget"/> events can deliver (<see cref="EventBudgetBound"/>).
     /// A scenario's send is bounded by it, and so is the API's, so every simulation the API builds exports as a scenario.
     /// </summary>

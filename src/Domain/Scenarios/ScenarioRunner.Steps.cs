@@ -56,13 +56,33 @@ public sealed partial class ScenarioRunner
             case LinkStep link: Report(step.Path, Apply(ChangeLink(link)).Error); break;
             case SysctlStep sysctl: SetSysctls(sysctl); break;
             case KillStep kill: Report(step.Path, Apply(new KillCommand(kill.Host, kill.Process, kill.Signal.ToWireName())).Error); break;
-            case WorkloadStep workload: Report(step.Path, Apply(new WorkloadCommand(workload.SpecUnder(_sim.EngineRules), RunToEnd: false)).Error); break;
+            case WorkloadStep workload: StartWorkload(workload); break;
             case ExpectStep expect:
                 CheckState(expect.Expect, JsonPath.Member(step.Path, "expect"));
                 _atExpect?.Invoke(expect, _sim);
                 break;
             default: throw new InvalidOperationException($"unknown step type {step.GetType().Name} at {step.Path}");
         }
+    }
+
+    /// <summary>The paths of the workload steps started, by workload id − 1 (Simulation.StartWorkload numbers them in order).</summary>
+    readonly List<string> _workloadPaths = [];
+
+    /// <summary>
+    /// Simulation.StartWorkload's rule, one workload at a time, said in the scenario's terms: a scenario has no clock to
+    /// advance, as the engine's refusal tells an API client (tester39 LOW-5).
+    /// </summary>
+    void StartWorkload(WorkloadStep step)
+    {
+        if (_sim.Workloads.FirstOrDefault(w => !w.Done) is { } running)
+        {
+            Error(step.Path, $"the workload of {_workloadPaths[running.Id - 1]} is still running at {_sim.Now}: one workload runs at a time;"
+                + " start this step after it ends (or give that workload a shorter drainLimit)");
+            return;
+        }
+        var started = Apply(new WorkloadCommand(step.SpecUnder(_sim.EngineRules), RunToEnd: false));
+        if (started.IsOk) _workloadPaths.Add(step.Path);
+        Report(step.Path, started.Error);
     }
 
     /// <summary>Both directions, or only <c>direction</c>'s ("a->b") when the step gives one.</summary>

@@ -115,10 +115,11 @@ public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpe
     public SimTime LastArrival => new(At.Ns + Math.Min(Spec.ArrivalOffsetNs(Math.Max(0, Spec.Connections - 1)), long.MaxValue - At.Ns));
 
     /// <summary>
-    /// Whether the workload is sure to be still running when a step at <paramref name="at"/> comes: before its last arrival
-    /// (Workload.CheckDone waits for every arrival; the drain limit counts from the last).
+    /// Whether the workload is sure to be still running when a step at <paramref name="at"/> comes: up to its last arrival
+    /// (Workload.CheckDone waits for every arrival; the drain limit, at least 1 ns, counts from the last, so at that instant
+    /// the connection just arrived cannot be done: tester39 LOW-5, a step there was VALID and always a run error).
     /// </summary>
-    public bool StillRunningAt(SimTime at) => at < LastArrival;
+    public bool StillRunningAt(SimTime at) => at <= LastArrival;
 }
 
 /// <summary>Checks made at this point of virtual time.</summary>

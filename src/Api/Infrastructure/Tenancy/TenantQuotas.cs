@@ -25,8 +25,8 @@ public sealed class TenantQuotas(IConfiguration configuration)
 {
     public const long DefaultSimulations = 1_000;
     public const long DefaultJournalBytes = 1L << 30;
-    public const long DefaultHosts = 64;
-    public const long DefaultSockets = 100_000;
+    public const long DefaultHosts = SimService.Domain.Scenarios.ScenarioRunOptions.DefaultHostsQuota;
+    public const long DefaultSockets = SimService.Domain.Scenarios.ScenarioRunOptions.DefaultSocketsQuota;
 
     public long Simulations { get; } = configuration.GetValue("Quotas:Simulations", DefaultSimulations);
     public long JournalBytes { get; } = configuration.GetValue("Quotas:JournalBytes", DefaultJournalBytes);
