@@ -410,7 +410,7 @@ internal sealed partial class ScenarioReader
         var text = String(member);
         if (text is null) return null;
         if (TcpFlagsText.TryParse(text, out var flags)) return flags;
-        Error(member!.Value.Path, $"\"{text}\" is not a set of packetdrill flags (S, F, R, P and \".\" for ACK, each at most once)");
+        Error(member!.Value.Path, $"\"{text}\" is not a set of packetdrill flags (S, F, R, P, \".\" for ACK, E for ECE and W for CWR, each at most once)");
         return null;
     }
 
