@@ -719,7 +719,7 @@ internal sealed class KernelScenarioRunner
             var s = t.Segment;
             var tuple = new FourTuple(new Endpoint(new IPv4(s.Source), s.SourcePort), new Endpoint(new IPv4(s.Destination), s.DestinationPort));
             var at = new SimTime(t.AtNs);
-            var flags = (TcpFlags)(s.Flags & 0x1f);
+            var flags = (TcpFlags)(s.Flags & ~WireSegment.URG); // URG is never sent
             journal.Add(new SegmentSent(at, ++id, t.From, tuple, flags, s.Seq, s.Ack, s.PayloadLength, s.Window, Options(s), "kernel", t.To, id));
             if (t.Dropped) journal.Add(new SegmentDropped(at, id, t.From, tuple, flags, s.Seq, s.Ack, s.PayloadLength, "link", id));
         }

@@ -248,13 +248,12 @@ public static class SysctlCatalog
         // any other value the kernel takes is refused with that reason). Bounds and handlers observed on Linux 6.18.44 in
         // a fresh namespace (`unshare -n`: the default, -0, -1, 256 … written one by one). linux-4.4 has the ones without
         // OnlyIn, its handlers all proc_dointvec(_minmax) (the 6.18 bounds are kept, as for tcp_slow_start_after_idle).
-        // AlsoRuns 0: tcp_ecn_send_syn() asks for ECN only at 1 (cubic and reno do not need it), and
-        // tcp_ecn_create_request() answers only a SYN with ECE and CWR, which nothing modelled sends (a script cannot:
-        // packetdrill's ECN flags and codepoints are refused) — so 0 and 2 run alike.
-        new("net.ipv4.tcp_ecn", SysctlKind.Integer, "2", 0, 2, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "ECN: 1 asks for it in the SYN (ECE|CWR, tcp_ecn_send_syn()), then ECT on data and CE/ECE/CWR handling, none of which the engine models", AlsoRuns: [0]),
-        // proc_dou8vec_minmax 0..1; tcp_ecn_clear_syn() strips ECE|CWR from a retransmitted SYN that asked for ECN: with
-        // tcp_ecn at 0 or 2 no SYN asks, so both values run alike.
+        // proc_dou8vec_minmax 0..2 (Linux 6.18.44 refuses 3 and up, the AccECN modes of later kernels: EINVAL). Classic ECN
+        // (TcpSocket.Ecn.cs): 1 asks for it in a SYN (tcp_ecn_send_syn(): cubic and reno do not need it, so 2 does not);
+        // 1 and 2 agree to a SYN that asks (tcp_ecn_create_request(): ECE on the SYN-ACK); then CWR on the first new data
+        // after a cwnd reduction. Nothing modelled marks CE, so no ECE follows the handshake.
+        new("net.ipv4.tcp_ecn", SysctlKind.Integer, "2", 0, 2, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax 0..1; tcp_ecn_clear_syn() strips ECE|CWR from a retransmitted SYN that asked for ECN.
         new("net.ipv4.tcp_ecn_fallback", SysctlKind.Integer, "1", 0, 1, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax 0..1. tcp_should_autocork() holds a small write back while an earlier skb is still in the
         // qdisc or device; the engine's path has always drained, so it sends each push at once — as the kernel does with

@@ -155,6 +155,10 @@ public sealed class SysctlTable
     public bool TcpTwRecycle { get; private set; }
     public bool TcpTimestamps { get; private set; }
     public bool TcpSack { get; private set; }
+    /// <summary>net.ipv4.tcp_ecn: 1 asks for ECN in a SYN (tcp_ecn_send_syn()); 1 and 2 agree to a SYN that asks (tcp_ecn_create_request()).</summary>
+    public int TcpEcn { get; private set; }
+    /// <summary>net.ipv4.tcp_ecn_fallback: a retransmitted SYN no longer asks for ECN (tcp_ecn_clear_syn()).</summary>
+    public bool TcpEcnFallback { get; private set; }
     /// <summary>net.ipv4.tcp_dsack: send D-SACKs (tcp_dsack_set()).</summary>
     public bool TcpDsack { get; private set; }
     /// <summary>net.ipv4.tcp_retrans_collapse: a short retransmission takes in the segments after it (tcp_retrans_try_collapse()).</summary>
@@ -255,6 +259,8 @@ public sealed class SysctlTable
         TcpTwRecycle = Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
         TcpTimestamps = Get("net.ipv4.tcp_timestamps") != 0;
         TcpSack = Get("net.ipv4.tcp_sack") != 0;
+        TcpEcn = (int)Get("net.ipv4.tcp_ecn");
+        TcpEcnFallback = Get("net.ipv4.tcp_ecn_fallback") != 0;
         TcpDsack = Get("net.ipv4.tcp_dsack") != 0;
         TcpRetransCollapse = Get("net.ipv4.tcp_retrans_collapse") != 0;
         TcpEarlyRetrans = (int)Get("net.ipv4.tcp_early_retrans");

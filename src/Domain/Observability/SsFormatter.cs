@@ -130,7 +130,7 @@ public static class SsFormatter
 
     /// <summary>
     /// Models tcp_stats_print() (iproute2 6.1) for the tcp_info fields the simulator keeps, in ss's
-    /// order and with its "print only when non-zero" rules: ts sack, the congestion control,
+    /// order and with its "print only when non-zero" rules: ts sack ecn, the congestion control,
     /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, rcvmss, advmss, cwnd, ssthresh
     /// (below 0xFFFF), bytes_sent, bytes_retrans, bytes_acked, bytes_received, segs_out, segs_in,
     /// data_segs_out, data_segs_in, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastsnd, lastrcv,
@@ -145,6 +145,7 @@ public static class SsFormatter
         var sb = new StringBuilder();
         if (i.Timestamps) sb.Append(" ts");
         if (i.Sack) sb.Append(" sack");
+        if (i.Ecn) sb.Append(" ecn");
         sb.Append(' ').Append(i.CongestionControl);
         if (i.WindowScale) sb.Append(" wscale:").Append(i.SndWscale).Append(',').Append(i.RcvWscale);
         if (i.RtoUs != 0 && i.RtoUs != 3_000_000) sb.Append(" rto:").Append(G(i.RtoUs / 1000.0));

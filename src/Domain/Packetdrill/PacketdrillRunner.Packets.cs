@@ -170,6 +170,8 @@ public sealed partial class PacketdrillRunner
             ?? Field("tcp_rst", Bit(flags, TcpFlags.Rst), Bit(actual.Flags, TcpFlags.Rst))
             ?? Field("tcp_psh", Bit(flags, TcpFlags.Psh), Bit(actual.Flags, TcpFlags.Psh))
             ?? Field("tcp_ack", Bit(flags, TcpFlags.Ack), Bit(actual.Flags, TcpFlags.Ack))
+            ?? Field("tcp_ece", Bit(flags, TcpFlags.Ece), Bit(actual.Flags, TcpFlags.Ece))
+            ?? Field("tcp_cwr", Bit(flags, TcpFlags.Cwr), Bit(actual.Flags, TcpFlags.Cwr))
             ?? Field("tcp_seq", p.Seq, unchecked(actual.SeqNo - isn))
             ?? Field("tcp_ack_seq", flags.HasFlag(TcpFlags.Ack) ? p.Ack ?? 0 : 0, actual.Flags.HasFlag(TcpFlags.Ack) ? actual.AckNo : 0)
             ?? (p.Window is { } win ? Field("tcp_window", win, actual.Win) : null);

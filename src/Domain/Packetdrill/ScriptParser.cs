@@ -205,7 +205,10 @@ public sealed partial class ScriptParser
             Take();
             dstPort = (ushort)ParseInteger("dst port", 0, ushort.MaxValue);
         }
+        var flagsAt = Cur.At;
         var flags = ParseFlags();
+        if (direction == PacketDirection.Inbound && flags.Contains('E') && !flags.Contains('S'))
+            throw Unsupported(flagsAt, "ECE on an inbound segment without SYN (tcp_ecn_rcv_ecn_echo(): the cwnd reduction an ECN echo starts is not modelled)");
         var seqAt = Cur;
         long seq = ParseInteger("TCP start sequence number", 0, uint.MaxValue);
         Expect(":", "in seq:end(len)");
@@ -235,30 +238,45 @@ public sealed partial class ScriptParser
         return new PacketEvent(at, time, direction, flags, (uint)seq, (int)len, ack, win, options, srcPort, dstPort);
     }
 
+    /// <summary>
+    /// packetdrill's flags, one run of letters: S, F, R, P, "." (ACK), E (ECE), W (CWR) — "SEW", "S.E", ".W" — or "-" for
+    /// none. The tokenizer cuts the run at its "."; the pieces must touch.
+    /// </summary>
     string ParseFlags()
     {
         var t = Cur;
-        if (t.Is(".") || t.Is("-"))
+        if (t.Is("-"))
         {
             Take();
-            return t.Text == "." ? "." : "";
+            return "";
         }
         if (t.Kind == TokenKind.Float) throw Unsupported(t.At, "AccECN ACE flags");
-        if (t.Kind != TokenKind.Word) throw Fail(t, $"expected TCP flags (S, F, R, P, ., -), found {t}");
-        Take();
-        foreach (var c in t.Text)
-        {
-            if (c is 'E' or 'W' or 'A') throw Unsupported(t.At, $"ECN flag '{c}'");
-            if (c == 'U') throw Unsupported(t.At, "the URG flag");
-            if (c is not ('S' or 'F' or 'R' or 'P')) throw Fail(t, $"unknown TCP flag '{c}' in '{t.Text}'");
-        }
-        if (t.Text.Distinct().Count() != t.Text.Length) throw Fail(t, $"repeated TCP flag in '{t.Text}'");
-        if (Cur.Is(".") && Cur.At.Line == t.At.Line && Cur.At.Column == t.At.Column + t.Text.Length)
+        if (t.Kind != TokenKind.Word && !t.Is(".")) throw Fail(t, $"expected TCP flags (S, F, R, P, ., E, W, -), found {t}");
+        var text = new System.Text.StringBuilder();
+        var last = t;
+        while (true)
         {
             Take();
-            return t.Text + ".";
+            if (last.Kind == TokenKind.Word) CheckFlagLetters(last);
+            text.Append(last.Text);
+            var next = Cur;
+            bool touches = next.At.Line == last.At.Line && next.At.Column == last.At.Column + last.Text.Length;
+            if (!touches || !(next.Is(".") || next.Kind == TokenKind.Word)) break;
+            last = next;
         }
-        return t.Text;
+        var flags = text.ToString();
+        if (flags.Distinct().Count() != flags.Length) throw Fail(t, $"repeated TCP flag in '{flags}'");
+        return flags;
+    }
+
+    static void CheckFlagLetters(Token t)
+    {
+        foreach (var c in t.Text)
+        {
+            if (c == 'A') throw Unsupported(t.At, "the AccECN AE flag 'A'");
+            if (c == 'U') throw Unsupported(t.At, "the URG flag");
+            if (c is not ('S' or 'F' or 'R' or 'P' or 'E' or 'W')) throw Fail(t, $"unknown TCP flag '{c}' in '{t.Text}'");
+        }
     }
 
     ImmutableArray<ScriptOption>? ParseOptions(PacketDirection direction)

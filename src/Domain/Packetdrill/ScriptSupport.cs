@@ -254,7 +254,7 @@ public static class TcpInfoFields
     {
         ["tcpi_state"] = i => (long)i.State,
         ["tcpi_ca_state"] = i => i.CaState,
-        ["tcpi_options"] = i => (i.Timestamps ? 1 : 0) | (i.Sack ? 2 : 0) | (i.WindowScale ? 4 : 0),
+        ["tcpi_options"] = i => (i.Timestamps ? 1 : 0) | (i.Sack ? 2 : 0) | (i.WindowScale ? 4 : 0) | (i.Ecn ? 8 : 0),
         ["tcpi_snd_wscale"] = i => i.SndWscale,
         ["tcpi_rcv_wscale"] = i => i.RcvWscale,
         ["tcpi_rto"] = i => i.RtoUs,

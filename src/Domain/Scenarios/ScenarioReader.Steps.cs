@@ -395,6 +395,12 @@ internal sealed partial class ScenarioReader
         }
         var to = Required(f, "to") is { } tm ? HostPortValue(tm) : null;
         var flags = Flags(Required(f, "flags"));
+        if (flags is { } injected && injected.Has(TcpFlags.Ece) && !injected.Has(TcpFlags.Syn))
+        {
+            // tcp_ecn_rcv_ecn_echo() → tcp_enter_cwr(): the cwnd reduction an ECN echo starts is not modelled.
+            Error(f!["flags"]!.Value.Path, "ECE on an injected segment without SYN: the cwnd reduction an ECN echo starts (tcp_ecn_rcv_ecn_echo()) is not modelled");
+            flags = null;
+        }
         var seq = SeqNo(Required(f, "seq"));
         var ack = f?["ack"] is { } a ? SeqNo(a) : null;
         var win = f?["win"] is { } w ? Int32(w, 0, 65535) : null;
@@ -410,7 +416,7 @@ internal sealed partial class ScenarioReader
         var text = String(member);
         if (text is null) return null;
         if (TcpFlagsText.TryParse(text, out var flags)) return flags;
-        Error(member!.Value.Path, $"\"{text}\" is not a set of packetdrill flags (S, F, R, P and \".\" for ACK, each at most once)");
+        Error(member!.Value.Path, $"\"{text}\" is not a set of packetdrill flags (S, F, R, P, \".\" for ACK, E for ECE and W for CWR, each at most once)");
         return null;
     }
 

@@ -29,15 +29,15 @@ public sealed class RequestSocket : SimTimer
 
     /// <param name="cookie">A SYN cookie's request (req->syncookie): sent once as TCP_SYNACK_COOKIE, never hashed.</param>
     internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss, bool cookie = false)
-        : this(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie)
+        : this(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie, TcpSocket.EcnCreateRequest(listener.Host, syn))
     {
     }
 
-    RequestSocket(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie)
+    RequestSocket(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie, bool ecnOk)
     {
         Host = listener.Host;
         _sim = Host.Sim;
-        Init(listener, tuple, irs, iss, peerOptions, windowMss, cookie);
+        Init(listener, tuple, irs, iss, peerOptions, windowMss, cookie, ecnOk);
     }
 
     /// <summary>
@@ -48,13 +48,13 @@ public sealed class RequestSocket : SimTimer
     internal static RequestSocket Alloc(TcpSocket listener, FourTuple tuple, Segment syn, uint iss)
     {
         if (listener.Host.TakeFreeRequest() is not { } req) return new RequestSocket(listener, tuple, syn, iss);
-        req.Init(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie: false);
+        req.Init(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie: false, TcpSocket.EcnCreateRequest(listener.Host, syn));
         return req;
     }
 
     /// <summary>Every field as a new request's: the one place they are set, for a new object and a reused one alike.</summary>
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Listener))]
-    void Init(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie)
+    void Init(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie, bool ecnOk)
     {
         State.Recycle(); // the generation goes on: no queue item of an earlier life can be current again
         FreedAtEvent = 0;
@@ -75,6 +75,7 @@ public sealed class RequestSocket : SimTimer
         // tcp_conn_request(): tcp_parse_options() with the listener's user_mss, then tcp_openreq_init(): req->mss.
         Mss = peerOptions.Mss > 0 ? listener.ClampToUserMss(peerOptions.Mss) : TcpConstants.MssDefault;
         Cookie = cookie;
+        EcnOk = ecnOk;
         // tcp_openreq_init(): req->ts_recent = rx_opt->saw_tstamp ? rcv_tsval : 0 (saw_tstamp needs tcp_timestamps).
         TsRecent = peerOptions.HasTimestamp && listener.Host.Sysctls.TcpTimestamps ? peerOptions.TsVal : 0;
         TsOffset = _sim.Profile == KernelProfile.Linux6
@@ -108,7 +109,9 @@ public sealed class RequestSocket : SimTimer
     {
         var peer = new TcpOptions(Mss: (ushort)mss, WindowScale: options.WscaleOk ? (byte)options.SndWscale : null,
             SackPermitted: options.SackOk, HasTimestamp: sawTs, TsVal: sawTs ? ack.Options.TsVal : 0);
-        var req = new RequestSocket(listener, tuple, ack.Seq - 1, ack.Ack - 1, peer, windowMss: mss, cookie: true);
+        // cookie_ecn_ok(): the echoed TSval's ECN bit, and tcp_ecn not 0.
+        bool ecnOk = options.EcnOk && listener.Host.Sysctls.TcpEcn != 0;
+        var req = new RequestSocket(listener, tuple, ack.Seq - 1, ack.Ack - 1, peer, windowMss: mss, cookie: true, ecnOk);
         if (sawTs && ack.Options.TsEcr != 0) req.RttSampleUs = req.TsoptRttUs(ack);
         return req;
     }
@@ -131,6 +134,10 @@ public sealed class RequestSocket : SimTimer
     public int Mss { get; private set; }
     public uint TsOffset { get; private set; }
     public int RcvWscale { get; private set; }
+    /// <summary>ireq->ecn_ok: the SYN asked for ECN and the listener agreed (tcp_ecn_create_request(); cookie_ecn_ok()).</summary>
+    public bool EcnOk { get; private set; }
+    /// <summary>tcp_ecn_make_synack(): ECE on the SYN-ACK of a request that agreed to ECN.</summary>
+    TcpFlags SynAckFlags => TcpFlags.Syn | TcpFlags.Ack | (EcnOk ? TcpFlags.Ece : TcpFlags.None);
     /// <summary>ireq->wscale_ok: the peer offered window scaling and tcp_window_scaling allows it.</summary>
     public bool WscaleOk { get; private set; }
     /// <summary>req->rsk_rcv_wnd: the window chosen by tcp_openreq_init_rwin().</summary>
@@ -181,7 +188,7 @@ public sealed class RequestSocket : SimTimer
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
         // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled.
-        Host.Transmit(_sim.NewSegment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
+        Host.Transmit(_sim.NewSegment(Tuple, SynAckFlags, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
         if (retransmission)
         {
@@ -210,14 +217,14 @@ public sealed class RequestSocket : SimTimer
             bool linux6 = _sim.Profile == KernelProfile.Linux6;
             uint clock = TcpTimestamp.At(_sim.Profile, _sim.Now, linux6 ? 0 : TsOffset);
             int sndWscale = Math.Min((int)(PeerOptions.WindowScale ?? 0), TcpConstants.MaxWscale);
-            tsVal = unchecked(SynCookies.InitTimestamp(clock, WscaleOk, sndWscale, sackOk) + (linux6 ? TsOffset : 0));
+            tsVal = unchecked(SynCookies.InitTimestamp(clock, WscaleOk, sndWscale, sackOk, EcnOk) + (linux6 ? TsOffset : 0));
         }
         var options = new TcpOptions(
             Mss: (ushort)Listener.ClampToUserMss(Host.RouteAdvmss(Tuple.Remote.Address)), // tcp_make_synack(): tcp_mss_clamp(dst advmss)
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: sackOk,
             HasTimestamp: ts, TsVal: tsVal, TsEcr: ts ? TsRecent : 0);
-        Host.Transmit(_sim.NewSegment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
+        Host.Transmit(_sim.NewSegment(Tuple, SynAckFlags, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
             "tcp_conn_request (TCP_SYNACK_COOKIE)");
     }
 

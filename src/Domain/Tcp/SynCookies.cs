@@ -75,7 +75,8 @@ public static class SynCookies
     }
 
     /// <summary>What cookie_timestamp_decode() recovers from an echoed TSval (TSecr less ts_off).</summary>
-    public readonly record struct DecodedOptions(bool SackOk, bool WscaleOk, int SndWscale);
+    /// <param name="EcnOk">The ECN bit cookie_init_timestamp() put in the TSval (cookie_ecn_ok() reads it from rcv_tsecr).</param>
+    public readonly record struct DecodedOptions(bool SackOk, bool WscaleOk, int SndWscale, bool EcnOk = false);
 
     /// <summary>
     /// Models cookie_timestamp_decode(): no timestamp → no options (true); timestamps off → false; SACK bit with
@@ -90,10 +91,10 @@ public static class SynCookies
         if (sack && !sysctls.TcpSack) return false;
         if ((tsecr & TsOptWscaleMask) == TsOptWscaleMask)
         {
-            decoded = new DecodedOptions(sack, false, 0);
+            decoded = new DecodedOptions(sack, false, 0, (tsecr & TsOptEcn) != 0);
             return true;
         }
-        decoded = new DecodedOptions(sack, true, (int)(tsecr & TsOptWscaleMask));
+        decoded = new DecodedOptions(sack, true, (int)(tsecr & TsOptWscaleMask), (tsecr & TsOptEcn) != 0);
         return sysctls.Get("net.ipv4.tcp_window_scaling") != 0;
     }
 

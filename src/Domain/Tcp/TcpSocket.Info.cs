@@ -69,7 +69,8 @@ public sealed record TcpInfo(
     int DsackDups = 0,
     int RcvOoopack = 0,
     long RcvWnd = 0,
-    int Rehash = 0)
+    int Rehash = 0,
+    bool Ecn = false)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -84,8 +85,8 @@ public sealed partial class TcpSocket
     /// tcpi_rwnd_limited and tcpi_sndbuf_limited (<see cref="RateSkbSent"/> … <see cref="ChronoStatsUs"/>). linux-4.4's
     /// struct tcp_info ends at tcpi_segs_in: the later members (notsent_bytes, min_rtt, data_segs_in/out 4.6; these 4.9 and
     /// 4.10 ones; delivered 4.18; bytes_sent, bytes_retrans, reord_seen 4.19; snd_wnd 5.4; the 6.7 RTO stats) read 0 on
-    /// that profile, as `ss` shows a 4.4 kernel's shorter tcp_info (iproute2 zeroes what the kernel did not copy). tcpi_delivered_ce stays 0: ECN is
-    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). dsack_dups and rcv_ooopack (4.19, 5.4) and 6.2's rcv_wnd
+    /// that profile, as `ss` shows a 4.4 kernel's shorter tcp_info (iproute2 zeroes what the kernel did not copy). tcpi_delivered_ce stays 0: nothing
+    /// modelled marks CE. TCPI_OPT_ECN (<see cref="TcpInfo.Ecn"/>) is ECN negotiated. tcpi_ca_state is the congestion state (icsk_ca_state). dsack_dups and rcv_ooopack (4.19, 5.4) and 6.2's rcv_wnd
     /// (tp->rcv_wnd) and rehash (tp->plb_rehash + tp->timeout_rehash; PLB is off, tcp_plb_enabled 0) follow snd_wnd; iproute2 6.1
     /// prints the first two only.
     /// </summary>
@@ -166,7 +167,8 @@ public sealed partial class TcpSocket
                 DsackDups: later ? _ca.DsackDups : 0,
                 RcvOoopack: later ? _rare?.RcvOoopack ?? 0 : 0,
                 RcvWnd: later ? _rcv.Wnd : 0,
-                Rehash: later ? _rare?.RetransStats?.TimeoutRehash ?? 0 : 0);
+                Rehash: later ? _rare?.RetransStats?.TimeoutRehash ?? 0 : 0,
+                Ecn: (_ecn & EcnFlags.Ok) != 0); // tcp_get_info(): TCPI_OPT_ECN with TCP_ECN_OK
         }
     }
 

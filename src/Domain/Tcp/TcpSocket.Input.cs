@@ -108,6 +108,7 @@ public sealed partial class TcpSocket
             _rcv.Nxt = _rcv.Irs + 1;
             _rcv.Wup = _rcv.Nxt;
             NegotiateOptions(seg.Options);
+            EcnRcvSynAck(seg);
             // tcp_rcv_synsent_state_process(): with timestamps, tp->advmss -= TCPOLEN_TSTAMP_ALIGNED.
             TakeTimestampOffAdvmss();
             TryUndoSpuriousSyn(seg);
@@ -199,6 +200,7 @@ public sealed partial class TcpSocket
         _rcv.Nxt = _rcv.Irs + 1;
         _rcv.Wup = _rcv.Nxt;
         NegotiateOptions(seg.Options, crossedSyn: true);
+        EcnRcvSyn(seg);
         _snd.Wnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
         _snd.MaxWindow = _snd.Wnd;
         _snd.Wl1 = seg.Seq;
@@ -1206,6 +1208,7 @@ public sealed partial class TcpSocket
         // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
         if (seg.Seq == seg.EndSeq) return false;
         uint seq = seg.Seq, end = seg.EndSeq;
+        EcnAcceptCwr(seg);
         // tcp_data_queue(): "tp->rx_opt.dsack = 0" — a D-SACK not yet sent is forgotten when new text arrives.
         _rxOpt.Dsack = false;
         if (!SeqMath.After(end, _rcv.Nxt))
@@ -1626,6 +1629,7 @@ public sealed partial class TcpSocket
         child._mss = child._advmss;
         child.MssSynced = true;
         child.NegotiateOptions(req.PeerOptions, reqMss: req.Mss);
+        child.EcnOpenreqChild(req.EcnOk);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
         if (req.NumRetrans != 0) child.RetransStatsToWrite.TotalRetrans = req.NumRetrans;
         // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,

@@ -39,6 +39,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = gso is { } chunk ? chunk.Window
             : flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
+        flags = EcnSend(flags, seq, len, syn, retransmit, gso is not null);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
         _wstamp = _sim.Now; // __tcp_transmit_skb(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns, tcp_clock_cache) (no pacing)
         if (flags.Has(TcpFlags.Ack)) EventAckSent();

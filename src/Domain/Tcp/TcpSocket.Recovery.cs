@@ -285,6 +285,7 @@ public sealed partial class TcpSocket
         _ca.PrrDelivered = 0;
         _ca.PrrOut = 0;
         _ca.Ssthresh = CaSsthresh();
+        EcnQueueCwr();
     }
 
     /// <summary>
@@ -833,7 +834,11 @@ public sealed partial class TcpSocket
         if (_ca.PriorSsthresh != 0)
         {
             _ca.Cwnd = Math.Max(_ca.Cwnd, _ca.PriorCwnd);
-            if (_ca.PriorSsthresh > _ca.Ssthresh) _ca.Ssthresh = _ca.PriorSsthresh;
+            if (_ca.PriorSsthresh > _ca.Ssthresh)
+            {
+                _ca.Ssthresh = _ca.PriorSsthresh;
+                EcnWithdrawCwr();
+            }
         }
         _ca.UndoMarker = 0;
         _rack.Advanced = true;

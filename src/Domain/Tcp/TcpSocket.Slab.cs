@@ -69,6 +69,8 @@ public sealed partial class TcpSocket
         _lrcvTime = 0;
         _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
+        _ecn = EcnFlags.None;
+        _synEcn = TcpFlags.None;
         _pendingConnect = null;
         _woken = WokenTasks.None;
         _xmitTimerListUntil = default;

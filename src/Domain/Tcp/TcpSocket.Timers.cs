@@ -290,6 +290,7 @@ public sealed partial class TcpSocket
         SetCaState(CaState.Loss);
         _ca.HighSeq = _snd.Nxt;
         _ca.TlpOutstanding = false;
+        EcnQueueCwr();
         // "F-RTO RFC5682 sec 3.1 step 1: retransmit SND.UNA if no previous loss recovery is underway except
         // recurring timeout(s) on the same SND.UNA (sec 3.2)."
         _ca.Frto = Host.Sysctls.TcpFrto && (newRecovery || _icsk.Retransmits > 0);

@@ -43,8 +43,8 @@ public class SysctlTextTests
     /// modelled; a value the kernel refuses keeps the kernel's reason. Defaults of Linux 6.18.44 in a fresh namespace.
     /// </summary>
     [Theory]
-    [InlineData("net.ipv4.tcp_ecn", "0x2", null)]
-    [InlineData("net.ipv4.tcp_ecn", "1", "net.ipv4.tcp_ecn: 1 is not simulated, only 0 and 2 run: a different value changes ECN: ")]
+    [InlineData("net.ipv4.tcp_ecn_option", "0x2", null)]
+    [InlineData("net.ipv4.tcp_ecn_option", "1", "net.ipv4.tcp_ecn_option: 1 is not simulated, only the kernel's default 2 runs: a different value changes the AccECN option")]
     [InlineData("net.ipv4.tcp_ecn", "3", "net.ipv4.tcp_ecn: '3' is outside 0..2")]
     [InlineData("net.ipv4.tcp_mtu_probing", "00", null)]
     [InlineData("net.ipv4.tcp_mtu_probing", "2", "net.ipv4.tcp_mtu_probing: 2 is not simulated, only 0 and 1 run: a different value changes tcp_mtup_init() enabling MTU probing")]
@@ -66,8 +66,8 @@ public class SysctlTextTests
     /// <summary>
     /// MTU probing's sysctls as far as black-hole detection runs (<c>MtuProbingTests</c>): tcp_mtu_probing takes 0 and 1 on
     /// both profiles (above 1 is refused, above), tcp_base_mss any int and tcp_mtu_probe_floor 48..65535 (linux-6 only, 5.4),
-    /// read back as written; the kernel's bounds still refuse. tcp_ecn 0, tcp_ecn_fallback 0 and tcp_autocorking 0 run as
-    /// their defaults do (nothing modelled asks for ECN; the engine never autocorks): taken.
+    /// read back as written; the kernel's bounds still refuse. tcp_ecn 0..2 (classic ECN, TcpSocket.Ecn.cs; 3 refused as
+    /// Linux 6.18.44 refuses it), tcp_ecn_fallback 0 and tcp_autocorking 0 (the engine never autocorks): taken.
     /// </summary>
     [Theory]
     [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "1", "1")]
@@ -79,6 +79,9 @@ public class SysctlTextTests
     [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probe_floor", "300", null)]
     [InlineData("linux-6", "net.ipv4.tcp_ecn", "0", "0")]
     [InlineData("linux-4.4", "net.ipv4.tcp_ecn", "0", "0")]
+    [InlineData("linux-6", "net.ipv4.tcp_ecn", "1", "1")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_ecn", "1", "1")]
+    [InlineData("linux-6", "net.ipv4.tcp_ecn", "3", null)]
     [InlineData("linux-6", "net.ipv4.tcp_ecn_fallback", "0", "0")]
     [InlineData("linux-6", "net.ipv4.tcp_autocorking", "0", "0")]
     [InlineData("linux-4.4", "net.ipv4.tcp_autocorking", "0", "0")]
@@ -99,7 +102,7 @@ public class SysctlTextTests
     public void DefaultOnly_EachProfileTakesItsOwnDefaultOnly()
     {
         var defaultOnly = SysctlCatalog.All.Values.Where(d => d.DefaultOnly is not null).ToList();
-        Assert.Equal(22, defaultOnly.Count); // 26 until sys39: tcp_base_mss, tcp_mtu_probe_floor, tcp_ecn_fallback and tcp_autocorking are simulated
+        Assert.Equal(21, defaultOnly.Count); // 26 until sys39: tcp_base_mss, tcp_mtu_probe_floor, tcp_ecn_fallback and tcp_autocorking are simulated; 22 until ecn39 (tcp_ecn)
         foreach (var profile in new[] { KernelProfile.Linux6, KernelProfile.Linux44 })
             foreach (var def in defaultOnly.Where(d => SysctlCatalog.Exists(d.Name, profile)))
             {
@@ -116,7 +119,7 @@ public class SysctlTextTests
                 foreach (var also in def.AlsoRuns ?? []) Assert.True(new SysctlTable(profile).TrySet(def.Name, also.ToString(), out _), def.Name);
             }
         Assert.Equal("262144", new SysctlTable(KernelProfile.Linux44).Format("net.ipv4.tcp_limit_output_bytes"));
-        Assert.Equal(11, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 14 until sys39 (tcp_base_mss, tcp_ecn_fallback, tcp_autocorking)
+        Assert.Equal(10, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 14 until sys39 (tcp_base_mss, tcp_ecn_fallback, tcp_autocorking), 11 until ecn39 (tcp_ecn)
         Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_min_snd_mss", KernelProfile.Linux44));
     }
 

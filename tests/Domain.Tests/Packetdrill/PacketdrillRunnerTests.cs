@@ -393,7 +393,7 @@ public class PacketdrillRunnerTests
         var result = Run("""
             --ip_version=ipv6
             `tc qdisc add dev tun0 root pfifo`
-            `sysctl -q net.ipv4.tcp_ecn=1`
+            `sysctl -q net.ipv4.tcp_ecn_option=1`
             0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3
             +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
             +0 setsockopt(3, SOL_TCP, TCP_WINDOW_CLAMP, [1], 4) = 0
@@ -408,7 +408,7 @@ public class PacketdrillRunnerTests
             result.Diagnostics.Select(d => d.At.ToString()));
         Assert.Contains("IPv6", result.Diagnostics[0].Message);
         Assert.Contains("TCP_WINDOW_CLAMP", result.Diagnostics[3].Message);
-        Assert.StartsWith("sysctl net.ipv4.tcp_ecn=1: net.ipv4.tcp_ecn: 1 is not simulated, only 0 and 2 run: ", result.Diagnostics[2].Message);
+        Assert.StartsWith("sysctl net.ipv4.tcp_ecn_option=1: net.ipv4.tcp_ecn_option: 1 is not simulated, only the kernel's default 2 runs: ", result.Diagnostics[2].Message);
     }
 
     [Fact]

@@ -212,10 +212,33 @@ public class ScriptParserTests
         Assert.Contains("Fast Open", e.Message);
     }
 
-    [Fact]
-    public void EcnFlag_IsUnsupportedWithPosition()
+    /// <summary>packetdrill's E (ECE) and W (CWR), before or after the "." of ACK — one run of letters.</summary>
+    [Theory]
+    [InlineData("+0 > SEW 0:0(0) <...>", "SEW")]
+    [InlineData("+0 > S.E 0:0(0) ack 1 <...>", "S.E")]
+    [InlineData("+0 > SE. 0:0(0) ack 1 <...>", "SE.")]
+    [InlineData("+0 > P.W 1:11(10) ack 1", "P.W")]
+    [InlineData("+0 < .W 1:11(10) ack 1 win 257", ".W")]
+    public void EcnFlags_ParsedAsOneRun(string line, string flags)
     {
-        var e = SingleError("+0 > SEW 0:0(0) <...>");
+        var p = Assert.IsType<PacketEvent>(Assert.Single(Valid(line).Events));
+        Assert.Equal(flags, p.FlagsText);
+    }
+
+    /// <summary>An inbound ECE without SYN is an ECN echo (tcp_ecn_rcv_ecn_echo()): the cwnd reduction it starts is not modelled.</summary>
+    [Fact]
+    public void InboundEceWithoutSyn_IsUnsupportedWithPosition()
+    {
+        var e = SingleError("+0 < .E 1:1(0) ack 1 win 257");
+        Assert.True(e.Unsupported);
+        Assert.Equal(new ScriptPosition(1, 6), e.At);
+        Assert.Contains("tcp_ecn_rcv_ecn_echo()", e.Message);
+    }
+
+    [Fact]
+    public void AccEcnAeFlag_IsUnsupportedWithPosition()
+    {
+        var e = SingleError("+0 > SEWA 0:0(0) <...>");
         Assert.True(e.Unsupported);
         Assert.Equal(new ScriptPosition(1, 6), e.At);
     }

@@ -48,7 +48,7 @@ public class SocketSlabTests
             new TcpOptions(Mss: 1460, WindowScale: 7, SackPermitted: true, HasTimestamp: true, TsVal: 5));
         var used = new RequestSocket(listener, tuple, syn, 7777);
         ScribbleAll(used);
-        typeof(RequestSocket).GetMethod("Init", Fields)!.Invoke(used, [listener, tuple, syn.Seq, 7777u, syn.Options, null, false]);
+        typeof(RequestSocket).GetMethod("Init", Fields)!.Invoke(used, [listener, tuple, syn.Seq, 7777u, syn.Options, null, false, false]);
         var fresh = new RequestSocket(listener, tuple, syn, 7777);
 
         var differences = new List<string>();
