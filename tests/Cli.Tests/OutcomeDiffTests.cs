@@ -358,6 +358,10 @@ public sealed class OutcomeDiffTests
             ],
         };
         Assert.Equal(10_200_000, OutcomeDiff.HandshakeNs(clean));
+
+        // tcp_ecn 1: the SYN is SEW and the SYN-ACK S.E — a handshake all the same (review39b N-4).
+        var ecn = retried with { Packets = [Packet(0, "client", 40005, "server", 80, "SEW"), Packet(10_400_000, "server", 80, "client", 40005, "S.E")] };
+        Assert.Equal(10_400_000, OutcomeDiff.HandshakeNs(ecn));
     }
 
     /// <summary>

@@ -62,8 +62,9 @@ internal static partial class OutcomeDiff
         var handshakes = new Dictionary<(string, string, int, int), (int Syns, int Answers, long SynAt, long AnswerAt, bool Dropped)>();
         foreach (var p in outcome.Packets)
         {
-            if (p.From == p.To || p.Flags is not ("S" or "S.")) continue;
-            bool answer = p.Flags == "S.";
+            // A SYN or SYN-ACK, with or without ECN's E and W (review39b N-4: `SEW` and `S.E` were not counted).
+            if (p.From == p.To || !p.Flags.StartsWith('S') || p.Flags.Trim('S', '.', 'E', 'W').Length > 0) continue;
+            bool answer = p.Flags.Contains('.');
             var key = answer ? (p.To, p.From, p.ToPort, p.FromPort) : (p.From, p.To, p.FromPort, p.ToPort);
             var h = handshakes.GetValueOrDefault(key);
             handshakes[key] = answer
