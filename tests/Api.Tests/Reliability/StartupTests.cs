@@ -17,22 +17,11 @@ public sealed class StartupTests
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         int port = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
-        try
-        {
-            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", $"http://127.0.0.1:{port}"], new Dictionary<string, string>
-            {
-                ["Persistence__Provider"] = "sqlite",
-                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
-            });
 
-            Assert.Equal((1, $"SimService.Api: cannot listen: Failed to bind to address http://127.0.0.1:{port}: address already in use.\n"),
-                (exit, error));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var (exit, _, error) = await RunOnTemporarySqliteAsync($"http://127.0.0.1:{port}");
+
+        Assert.Equal((1, $"SimService.Api: cannot listen: Failed to bind to address http://127.0.0.1:{port}: address already in use.\n"),
+            (exit, error));
     }
 
     /// <summary>
@@ -47,22 +36,10 @@ public sealed class StartupTests
     [InlineData("http://127.0.0.1:5196; http://127.0.0.1:5197")]
     public async Task NotAnAddress_OneLineOnStandardErrorAndExitOne(string urls)
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
-        try
-        {
-            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", urls], new Dictionary<string, string>
-            {
-                ["Persistence__Provider"] = "sqlite",
-                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
-            });
+        var (exit, _, error) = await RunOnTemporarySqliteAsync(urls);
 
-            Assert.Equal((1, $"SimService.Api: configuration urls is '{urls}': it takes addresses to listen on: http:// or https://, "
-                + "a host and a port from 0 to 65,535, separated by ';'\n"), (exit, error));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal((1, $"SimService.Api: configuration urls is '{urls}': it takes addresses to listen on: http:// or https://, "
+            + "a host and a port from 0 to 65,535, separated by ';'\n"), (exit, error));
     }
 
     const string PeriodTakes = "it takes a number of seconds from 0.0000001 (one 100-ns tick) to 922,337,203,685";
@@ -76,23 +53,11 @@ public sealed class StartupTests
     [InlineData("https://127.0.0.1:0", "Unable to configure HTTPS endpoint. No server certificate was specified")]
     public async Task AnAddressKestrelRefuses_OneLineOnStandardErrorAndExitOne(string urls, string reason)
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
-        try
-        {
-            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", urls], new Dictionary<string, string>
-            {
-                ["Persistence__Provider"] = "sqlite",
-                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
-            });
+        var (exit, _, error) = await RunOnTemporarySqliteAsync(urls);
 
-            Assert.Equal(1, exit);
-            Assert.StartsWith($"SimService.Api: cannot listen: {reason}", error, StringComparison.Ordinal);
-            Assert.Single(error.TrimEnd('\n').Split('\n'));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"SimService.Api: cannot listen: {reason}", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
     }
 
     /// <summary>
@@ -135,21 +100,30 @@ public sealed class StartupTests
     [Fact]
     public async Task DatabaseItCannotUse_OneLineOnStandardErrorAndExitOne()
     {
+        var (exit, output, error) = await RunOnTemporarySqliteAsync("http://127.0.0.1:0", file =>
+            File.WriteAllText(file, "these bytes are not an SQLite database header, and there are enough of them to read one\n"));
+
+        Assert.Equal((1, "SimService.Api: the configured database could not be used: SQLite Error 26: 'file is not a database'.\n"),
+            (exit, error));
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    /// <summary>
+    /// The API binary run to its exit with <c>--urls <paramref name="urls"/></c> on a SQLite file in a temporary folder,
+    /// removed afterwards; <paramref name="prepare"/> may write the file first.
+    /// </summary>
+    private static async Task<(int Exit, string Out, string Error)> RunOnTemporarySqliteAsync(string urls, Action<string>? prepare = null)
+    {
         var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
         try
         {
-            var file = Path.Combine(folder, "not-a-database.db");
-            await File.WriteAllTextAsync(file, "these bytes are not an SQLite database header, and there are enough of them to read one\n");
-
-            var (exit, output, error) = await ApiProcess.RunToExitAsync(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string>
+            var file = Path.Combine(folder, "startup.db");
+            prepare?.Invoke(file);
+            return await ApiProcess.RunToExitAsync(["--urls", urls], new Dictionary<string, string>
             {
                 ["Persistence__Provider"] = "sqlite",
                 ["ConnectionStrings__Sqlite"] = $"Data Source={file}",
             });
-
-            Assert.Equal((1, "SimService.Api: the configured database could not be used: SQLite Error 26: 'file is not a database'.\n"),
-                (exit, error));
-            Assert.DoesNotContain("Unhandled exception", output);
         }
         finally
         {
