@@ -185,21 +185,21 @@ static class Pool
         long heap0 = heap ? GC.GetTotalMemory(forceFullCollection: true) : 0;
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it. The JIT's background tier-up of the set-up's
-        // methods (and of the pool before's) is waited out, so that it does not land in the timed phases (scale session 35:
+        // methods (and of the pool before's) is then waited out, so that it does not land in the timed phases (scale session 35:
         // 0–49 ms of a ≈ 30-ms 10k phase, 1–147 ms of a ≈ 470-ms 100k one, which flattered 100k/10k by ≈ 0.07 since the short
-        // phase pays more of it); SIMBENCH_JITWAIT=0 times the phases without the wait. The collection comes after the wait
-        // (scale session 40), because workstation GC keeps a clock: once 1 s has passed since its last collection, it collects
-        // gen0 at the next step of gen0's minimum budget allocated (≈ 17 MB here) however much budget is left (gc.cpp,
-        // new_allocation_allowed()). Collected before the wait (≥ 500 ms of sleep), a pool's open phase started with half that
-        // second gone, so a 100k phase (≈ 194 MB, 0.4–1.6 s of wall) nearly always collected at a 17-MB step and a 10k phase
-        // (≈ 20 MB, ≈ 40 ms) nearly never: the harness's sleep, charged to the larger N. A 100k phase that lasts over a second
-        // of wall time (a loaded machine) still collects, and that late collection is often a gen2, since the tables' growth
-        // has used up the large-object budget (generation_to_condemn()). SIMBENCH_GCCLOCK=0 collects before the wait, as until
-        // session 40.
-        // The time since that collection is printed as the phase starts and where its first collection came (open_since_gc_ms,
+        // phase pays more of it); SIMBENCH_JITWAIT=0 times the phases without the wait.
+        // Workstation GC keeps a clock (scale session 40): once 1 s of wall time has passed since its last collection, it
+        // collects gen0 at the next step of gen0's minimum budget allocated (≈ 17 MB here) however much budget is left (gc.cpp,
+        // new_allocation_allowed()). The wait (≥ 500 ms of sleep) starts a phase with half that second gone, so a 100k phase
+        // (≈ 194 MB, 0.4–1.6 s of wall) nearly always collects at a 17-MB step and a 10k phase (≈ 20 MB, ≈ 40 ms) nearly never.
+        // SIMBENCH_GCCLOCK=1 collects after the wait instead, so the second starts with the phase: measured in session 40 and
+        // not made the default — on this loaded machine most 100k phases last over a second themselves, and their late
+        // collection is then a gen2 (the tables' growth has spent the large-object budget: generation_to_condemn()) where the
+        // early one is a gen0 (six pairs: 100k/10k 0.70 against 0.68, the 100k rate 0.90 by pairs).
+        // The time since the collection is printed as the phase starts and where its first collection came (open_since_gc_ms,
         // open_first_gc_at_ms): a first collection with budget left comes past 1,000 ms.
-        bool collectFirst = Environment.GetEnvironmentVariable("SIMBENCH_GCCLOCK") == "0";
-        var sinceGc = collectFirst ? Collect() : null;
+        bool collectLast = Environment.GetEnvironmentVariable("SIMBENCH_GCCLOCK") == "1";
+        var sinceGc = collectLast ? null : Collect();
         if (Environment.GetEnvironmentVariable("SIMBENCH_JITWAIT") != "0") Measure.WaitForJit();
         sinceGc ??= Collect();
         // SIMBENCH_GCLOG=1: each collection of the timed phases on a "# gc" line (GcLog; the warm-up's pools print theirs too).
