@@ -19,13 +19,22 @@ static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
         double? HeldBytesPerConnection, RuntimePhase OpenPhase,
-        double OpenPerThreadCpuSec, RuntimePhase ClosePhase, double OpenGen0BudgetMb, double OpenFirstGcAfterMb);
+        double OpenPerThreadCpuSec, RuntimePhase ClosePhase, double OpenGen0BudgetMb, double OpenFirstGcAfterMb,
+        double OpenSinceGcMs, double OpenFirstGcAtMs);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
     /// opened and closed until the JIT has settled (<see cref="Measure.WarmUp"/>). Returns the methods compiled by each round.
     /// </summary>
     public static string WarmUp(int n) => Measure.WarmUp(() => Run(n));
+
+    /// <summary>One untimed pool of <paramref name="n"/>, so that the collector has seen a pool of that size before the measured
+    /// ones; says what its open phase collected and the gen0 budget it left.</summary>
+    public static string WarmUpHeap(int n)
+    {
+        var r = Run(n);
+        return Inv($"one untimed pool of {n}, its open phase's collections {Gcs(r.OpenPhase)}, gen0 budget left {Gen0BudgetMb():F1} MB");
+    }
 
     /// <summary>
     /// How many pools of <paramref name="n"/> are measured, each in a fresh world: a pool of up to 30,000 opens in 30–100 ms of
@@ -66,7 +75,7 @@ static class Pool
                 if (round > Repetitions(ns[k])) continue;
                 var r = Run(ns[k]);
                 runs[k].Add(r);
-                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)} open_gen0_budget_mb={r.OpenGen0BudgetMb:F1} open_first_gc_after_mb={r.OpenFirstGcAfterMb:F1}"));
+                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)} open_gen0_budget_mb={r.OpenGen0BudgetMb:F1} open_first_gc_after_mb={r.OpenFirstGcAfterMb:F1} open_since_gc_ms={r.OpenSinceGcMs:F0} open_first_gc_at_ms={r.OpenFirstGcAtMs:F0}"));
                 if (!kernel) continue;
                 if (Kernel.Pool(ns[k], out string note) is not { } kr)
                 {
@@ -175,12 +184,24 @@ static class Pool
         bool heap = Environment.GetEnvironmentVariable("SIMBENCH_HEAP") == "1";
         long heap0 = heap ? GC.GetTotalMemory(forceFullCollection: true) : 0;
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
-        // collection inside this one's open phase would otherwise charge to it.
-        Measure.CollectAll();
-        // The JIT's background tier-up of the set-up's methods (and of the pool before's) is waited out here, so that it does
-        // not land in the timed phases (scale session 35: 0–49 ms of a ≈ 30-ms 10k phase, 1–147 ms of a ≈ 470-ms 100k one, which
-        // flattered 100k/10k by ≈ 0.07 since the short phase pays more of it). SIMBENCH_JITWAIT=0 times the phases as before.
+        // collection inside this one's open phase would otherwise charge to it. The JIT's background tier-up of the set-up's
+        // methods (and of the pool before's) is then waited out, so that it does not land in the timed phases (scale session 35:
+        // 0–49 ms of a ≈ 30-ms 10k phase, 1–147 ms of a ≈ 470-ms 100k one, which flattered 100k/10k by ≈ 0.07 since the short
+        // phase pays more of it); SIMBENCH_JITWAIT=0 times the phases without the wait.
+        // Workstation GC keeps a clock (scale session 40): once 1 s of wall time has passed since its last collection, it
+        // collects gen0 at the next step of gen0's minimum budget allocated (≈ 17 MB here) however much budget is left (gc.cpp,
+        // new_allocation_allowed()). The wait (≥ 500 ms of sleep) starts a phase with half that second gone, so a 100k phase
+        // (≈ 194 MB, 0.4–1.6 s of wall) nearly always collects at a 17-MB step and a 10k phase (≈ 20 MB, ≈ 40 ms) nearly never.
+        // SIMBENCH_GCCLOCK=1 collects after the wait instead, so the second starts with the phase: measured in session 40 and
+        // not made the default — on this loaded machine most 100k phases last over a second themselves, and their late
+        // collection is then a gen2 (the tables' growth has spent the large-object budget: generation_to_condemn()) where the
+        // early one is a gen0 (six pairs: 100k/10k 0.70 against 0.68, the 100k rate 0.90 by pairs).
+        // The time since the collection is printed as the phase starts and where its first collection came (open_since_gc_ms,
+        // open_first_gc_at_ms): a first collection with budget left comes past 1,000 ms.
+        bool collectLast = Environment.GetEnvironmentVariable("SIMBENCH_GCCLOCK") == "1";
+        var sinceGc = collectLast ? null : Collect();
         if (Environment.GetEnvironmentVariable("SIMBENCH_JITWAIT") != "0") Measure.WaitForJit();
+        sinceGc ??= Collect();
         // SIMBENCH_GCLOG=1: each collection of the timed phases on a "# gc" line (GcLog; the warm-up's pools print theirs too).
         using var gcLog = Environment.GetEnvironmentVariable("SIMBENCH_GCLOG") == "1" ? new GcLog() : null;
         gcLog?.Drain("before");
@@ -191,6 +212,7 @@ static class Pool
         // every 100k pool, above the ≈ 194 MB the phase allocates, and each of them still made a gen0 — the budget alone does
         // not decide whether a pool collects).
         double gen0Budget = Gen0BudgetMb();
+        double sinceGcMs = sinceGc.Elapsed.TotalMilliseconds;
         Perf?.Enable();
         // SIMBENCH_ALLOC=1: what the open phase allocates, per connection and by type (a "# alloc_per_connection" line each).
         AllocationSampler.Current?.Reset();
@@ -200,7 +222,7 @@ static class Pool
         const int batch = 1000;
         // Where in the phase the first collection came: the MB allocated since the phase began, to within a batch (≈ 2 MB).
         int gcs0 = GC.CollectionCount(0);
-        double firstGcMb = double.NaN;
+        double firstGcMb = double.NaN, firstGcMs = double.NaN;
         for (int i = 0; i < n; i += batch)
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
@@ -209,7 +231,8 @@ static class Pool
                 Call(sim, accept);
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
-            if (double.IsNaN(firstGcMb) && GC.CollectionCount(0) != gcs0) firstGcMb = (GC.GetTotalAllocatedBytes() - alloc0) / 1e6;
+            if (double.IsNaN(firstGcMb) && GC.CollectionCount(0) != gcs0)
+                (firstGcMb, firstGcMs) = ((GC.GetTotalAllocatedBytes() - alloc0) / 1e6, sinceGc.Elapsed.TotalMilliseconds);
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
@@ -237,7 +260,15 @@ static class Pool
         double close = m.WallSeconds, closeCpu = m.CpuSeconds;
         var closePhase = phase.Stop();
         Console.Write(gcLog?.Drain($"n={n} close"));
-        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget, firstGcMb);
+        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget, firstGcMb,
+            sinceGcMs, firstGcMs);
+    }
+
+    /// <summary>A full collection (<see cref="Measure.CollectAll"/>), and a stopwatch started as it ends.</summary>
+    static System.Diagnostics.Stopwatch Collect()
+    {
+        Measure.CollectAll();
+        return System.Diagnostics.Stopwatch.StartNew();
     }
 
     /// <summary>

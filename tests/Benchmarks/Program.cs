@@ -33,10 +33,20 @@ if (all || which == "W5") Console.WriteLine(await Durable.W5(count ?? 100_000));
 if (all || which == "W6")
 {
     // SIMBENCH_WARMUP=0: no warm-up (the pools run cold, as before session 17); otherwise an untimed pool of 30,000 first (two client hosts, as the measured pools from 30k on).
+    int[] ns = count is { } c ? [(int)c] : [10_000, 30_000, 100_000];
     if (Environment.GetEnvironmentVariable("SIMBENCH_WARMUP") != "0")
+    {
         Console.WriteLine($"# W6 warm-up: 30000 opened and closed untimed until the JIT settled, {Pool.WarmUp(30_000)} methods compiled by each round");
+        // SIMBENCH_HEAPWARM=1: then one untimed pool of the largest N. The collector sizes gen0's budget from what its
+        // collections saw survive, so the first pool that holds more than any before it opens on the budget a 30k pool left
+        // (≈ 117–150 MB, under the ≈ 194 MB a 100k phase allocates) and collects in its phase. Scale session 40: with server GC
+        // it made every 100k pool collection-free; with the default workstation GC the collector's 1-s rule (Pool.Run) still
+        // collects in a 100k phase that lasts over a second of wall time, so it is not the default.
+        if (ns.Max() > 30_000 && Environment.GetEnvironmentVariable("SIMBENCH_HEAPWARM") == "1")
+            Console.WriteLine($"# W6 heap warm-up: {Pool.WarmUpHeap(ns.Max())}");
+    }
     // SIMBENCH_KERNEL=0: the engine's pools alone (as W1); otherwise, when root, each is followed by the same pool on the real kernel.
-    foreach (var line in Pool.Series(count is { } c ? [(int)c] : [10_000, 30_000, 100_000], kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"))
+    foreach (var line in Pool.Series(ns, kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"))
         Console.WriteLine(line);
 }
 sampler?.Print();
