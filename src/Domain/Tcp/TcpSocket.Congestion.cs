@@ -476,12 +476,13 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_cwnd_application_limited() — net/ipv4/tcp_output.c (RFC 2861): in Open (no loss state, no
-    /// recovery) and not waiting for send-buffer space, a cwnd larger than what was used (at least the initial
-    /// window) falls halfway to it, ssthresh keeping ¾ of the old cwnd (tcp_current_ssthresh()).
+    /// recovery), with its struct socket (sk->sk_socket: not an orphan) and not waiting for send-buffer space, a cwnd
+    /// larger than what was used (at least the initial window) falls halfway to it, ssthresh keeping ¾ of the old cwnd
+    /// (tcp_current_ssthresh()). An orphan keeps its cwnd; snd_cwnd_stamp moves either way.
     /// </summary>
     void CwndApplicationLimited()
     {
-        if (_ca.State == CaState.Open && !NoSpace)
+        if (_ca.State == CaState.Open && !Dead && !NoSpace)
         {
             uint winUsed = Math.Max(_cwnd.Used, (uint)TcpConstants.InitCwnd);
             if (winUsed < (uint)_ca.Cwnd)
