@@ -183,9 +183,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// The module's pkts_acked hook as tcp_clean_rtx_queue() calls it, with ca_rtt_us (the RTT of the last packet
-    /// this ACK acknowledged, −1 for none): cubictcp_acked(); Reno has none. Not modelled: an ACK that only SACKs
-    /// gives no ca_rtt_us (sack->last_sackt), and the engine calls it only when snd_una advanced.
+    /// The module's pkts_acked hook as tcp_clean_rtx_queue() calls it on every ACK that found packets out, with
+    /// rs->rtt_us = ca_rtt_us (the RTT of the last packet this ACK acknowledged, the last newly SACKed one
+    /// (sack->last_sackt) taking precedence; −1 for none): cubictcp_acked(); Reno has none.
     /// </summary>
     void CaPktsAcked(long caRttUs)
     {
