@@ -183,9 +183,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// The module's pkts_acked hook as tcp_clean_rtx_queue() calls it, with ca_rtt_us (the RTT of the last packet
-    /// this ACK acknowledged, −1 for none): cubictcp_acked(); Reno has none. Not modelled: an ACK that only SACKs
-    /// gives no ca_rtt_us (sack->last_sackt), and the engine calls it only when snd_una advanced.
+    /// The module's pkts_acked hook as tcp_clean_rtx_queue() calls it on every ACK that found packets out, with
+    /// rs->rtt_us = ca_rtt_us (the RTT of the last packet this ACK acknowledged, the last newly SACKed one
+    /// (sack->last_sackt) taking precedence; −1 for none): cubictcp_acked(); Reno has none.
     /// </summary>
     void CaPktsAcked(long caRttUs)
     {
@@ -476,12 +476,13 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_cwnd_application_limited() — net/ipv4/tcp_output.c (RFC 2861): in Open (no loss state, no
-    /// recovery) and not waiting for send-buffer space, a cwnd larger than what was used (at least the initial
-    /// window) falls halfway to it, ssthresh keeping ¾ of the old cwnd (tcp_current_ssthresh()).
+    /// recovery), with its struct socket (sk->sk_socket: not an orphan) and not waiting for send-buffer space, a cwnd
+    /// larger than what was used (at least the initial window) falls halfway to it, ssthresh keeping ¾ of the old cwnd
+    /// (tcp_current_ssthresh()). An orphan keeps its cwnd; snd_cwnd_stamp moves either way.
     /// </summary>
     void CwndApplicationLimited()
     {
-        if (_ca.State == CaState.Open && !NoSpace)
+        if (_ca.State == CaState.Open && !Dead && !NoSpace)
         {
             uint winUsed = Math.Max(_cwnd.Used, (uint)TcpConstants.InitCwnd);
             if (winUsed < (uint)_ca.Cwnd)

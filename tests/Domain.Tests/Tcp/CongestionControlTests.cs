@@ -220,6 +220,32 @@ public class CongestionControlTests
         Assert.Equal((25, TcpInfo.InfiniteSsthresh), (f.C.Info.SndCwnd, f.C.Info.SndSsthresh));
     }
 
+    /// <summary>
+    /// tcp_cwnd_application_limited() acts only while the socket has its struct socket (sk->sk_socket), which
+    /// sock_orphan() clears in tcp_close(). cwnd 40 was last stamped by the ACK at 330 ms (jiffy 82); a window update
+    /// at 331 ms closes the window, 20 segments are queued (and, orphaned, the FIN behind them). A window update at
+    /// 400 ms (no data acknowledged, no stamp) lets 3072 bytes go; one at 560 ms sends more with packets out (no
+    /// restart), not cwnd-limited, 58 jiffies ≥ the RTO's 56 since the stamp: the open socket's cwnd falls to
+    /// (40 + 10) / 2 = 25, the orphan's stays 40 (observed on Linux 6.18.44:
+    /// packetdrill/orphan-not-cwnd-limited-for-an-rto-keeps-its-cwnd.pkt and its open twin).
+    /// </summary>
+    [Theory]
+    [InlineData(false, 25)]
+    [InlineData(true, 40)]
+    public void NotCwndLimitedForAnRto_OnlyAnOpenSocketsCwndIsPulledDown(bool orphan, int cwnd)
+    {
+        var f = CwndForty();
+        f.Ack(Ms(331), 30 * Mss, window: 0);
+        f.H.Send(f.C.Id, 20 * Mss);
+        if (orphan) f.H.Call("client", SocketCallKind.Close, f.C.Id);
+        f.Ack(Ms(400), 30 * Mss, window: 3);
+        Assert.Equal(3, f.DataAt(Ms(400)).Length);
+        f.Ack(Ms(560), 30 * Mss, window: 6);
+        Assert.NotEmpty(f.DataAt(Ms(560)));
+
+        Assert.Equal((orphan, cwnd), (f.C.Dead, f.C.Info.SndCwnd));
+    }
+
     /// <summary>net.ipv4.tcp_slow_start_after_idle = 0: tcp_slow_start_after_idle_check() does nothing.</summary>
     [Fact]
     public void Idle_SlowStartAfterIdleOff_CwndKept()
