@@ -30,6 +30,35 @@ public sealed class WorkloadFuzzTests
         "tcp_migrate_req",
     ];
 
+    /// <summary>
+    /// A "slower" link change raises its direction's delay from the one in force at its time, never lowering it, and keeps the
+    /// round trip off a multiple of 4 ms (review39b S-2: each raise was drawn from the link's first delay at a time drawn out of
+    /// order, so a later step could set 9 ms after an earlier one set 15 ms, and two raised directions could make 16 ms).
+    /// Over 100 seeds × 40 cases.
+    /// </summary>
+    [Fact]
+    public void Draw_SlowerLinkChanges_NeverLowerADelay_RoundTripOffFourMilliseconds()
+    {
+        int raises = 0;
+        for (long seed = 1; seed <= 100; seed++)
+            for (int number = 0; number < 40; number++)
+            {
+                var doc = WorkloadFuzzCase.Draw(seed, number).Draft;
+                Assert.True(SimService.Domain.Time.SimDuration.TryParse((string?)doc["links"]![0]!["delay"], out var first));
+                var delay = new Dictionary<string, long> { ["client->server"] = first.Ns, ["server->client"] = first.Ns };
+                foreach (var link in doc["steps"]!.AsArray().Select(s => s!["link"]).OfType<JsonObject>().Where(l => l["delay"] is not null))
+                {
+                    Assert.True(SimService.Domain.Time.SimDuration.TryParse((string?)link["delay"], out var set));
+                    var direction = (string)link["direction"]!;
+                    Assert.True(set.Ns > delay[direction], $"seed {seed} case {number}: {direction} set to {set} after {delay[direction]} ns");
+                    delay[direction] = set.Ns;
+                    Assert.NotEqual(0, (delay["client->server"] + delay["server->client"]) / 1_000_000 % 4);
+                    raises++;
+                }
+            }
+        Assert.True(raises > 100, $"{raises} raises drawn");
+    }
+
     [Fact]
     public void Draw_FortyCases_ValidRunOnTheEngineAndReachWhatTheProfileSays()
     {
