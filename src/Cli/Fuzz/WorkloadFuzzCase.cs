@@ -7,7 +7,7 @@ namespace SimService.Cli.Fuzz;
 /// The "workload" profile of <c>simservice fuzz --profile workload</c>: a small <c>workload</c> step (1–6 connections of a
 /// client to a server, a request and a response of 0–40,000 bytes, a think time, either end or both closing first in
 /// any <c>closeStyle</c>, the workload's socket options) over a link that loses by segment, under per-namespace sysctls
-/// no other profile draws (<c>tcp_window_scaling</c>, <c>tcp_retries1</c>, <c>tcp_rto_min_us</c>, <c>tcp_rto_max_ms</c>,
+/// no other profile draws (<c>tcp_window_scaling</c>, <c>tcp_retries1</c> — which the timers profile draws too —, <c>tcp_rto_min_us</c>, <c>tcp_rto_max_ms</c>,
 /// <c>tcp_syn_linear_timeouts</c>, <c>tcp_thin_linear_timeouts</c>, <c>tcp_slow_start_after_idle</c>,
 /// <c>tcp_shrink_window</c>, <c>tcp_challenge_ack_limit</c>, <c>tcp_invalid_ratelimit</c>, the <c>tcp_comp_sack_*</c>
 /// three, <c>tcp_pingpong_thresh</c>, <c>tcp_backlog_ack_defer</c>, <c>tcp_app_win</c>, <c>tcp_adv_win_scale</c>,
