@@ -240,15 +240,7 @@ public class ScenarioExporterTests
     [Fact]
     public void InjectWithPaddedOptionBytes_Exported_RefusedNamingIt()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
-        ];
-
-        var export = ScenarioExporter.Export(Source(log));
+        var export = ScenarioExporter.Export(Source(ScriptedPeerSends(new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4))));
 
         Assert.Equal(4, export.Refusal!.CommandNumber);
         Assert.Equal("Command 4 (inject) cannot be exported: its segment's header holds 4 option bytes, which the scenario format cannot write "
@@ -262,18 +254,20 @@ public class ScenarioExporterTests
     [Fact]
     public void InjectWithOptionBytesAsLaidOut_Exported_AsAnInjectStep()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, new TcpOptions(HasTimestamp: true, TsVal: 5), OptionBytes: 12),
-        ];
-
-        var export = ScenarioExporter.Export(Source(log));
+        var export = ScenarioExporter.Export(Source(ScriptedPeerSends(
+            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, new TcpOptions(HasTimestamp: true, TsVal: 5), OptionBytes: 12))));
 
         Assert.True(export.IsOk, export.Refusal?.Reason);
     }
+
+    /// <summary>A scripted peer and a server 10 ms apart, then <paramref name="inject"/> from the peer.</summary>
+    static SimCommand[] ScriptedPeerSends(InjectCommand inject) =>
+    [
+        new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+        new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+        new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+        inject,
+    ];
 
     /// <summary>
     /// An inject's optionBytes must be a TCP header's: a multiple of 4 up to MAX_TCP_OPTION_SPACE, and room for the options it
