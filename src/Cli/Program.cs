@@ -89,8 +89,9 @@ const string usage = """
                              probes the peer answers)
           --profile workload draw a small workload step instead (1–6 connections, any closeFirst and closeStyle) under
                              sysctls no other profile draws (tcp_window_scaling, tcp_rto_min_us, tcp_rto_max_ms,
-                             tcp_retries1, tcp_comp_sack_*, tcp_no_metrics_save, reno, …), with sysctl steps and link
-                             changes while it closes (a black hole healed, loss by segment, a slower direction)
+                             tcp_retries1 (timers' too), tcp_comp_sack_*, tcp_no_metrics_save, reno, …), with sysctl
+                             steps and link changes while it closes (a black hole healed, loss by segment, a slower
+                             direction)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE [--force]] ID   save a simulation as a scenario file
       new [--output FILE [--force]]                      print a commented starter scenario

@@ -64,6 +64,9 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
 
         Assert.StartsWith("Connections whose client side has ended", properties["finished"]!["description"]?.GetValue<string>());
         Assert.StartsWith("Sides still open, not connections", properties["unfinished"]!["description"]?.GetValue<string>());
+        // Every description the filter gives lands where it says (review39b N-5: one whose field was renamed was dropped silently).
+        Assert.All(Api.Infrastructure.OpenApiDocumentFilter.FieldDescriptions, d =>
+            Assert.Equal(d.Value, document["components"]!["schemas"]![d.Key.Schema]?["properties"]?[d.Key.Field]?["description"]?.GetValue<string>()));
     }
 
     /// <summary>Every operation is named (its operationId is the endpoint's WithName), summarised and, when it has a body, exemplified.</summary>

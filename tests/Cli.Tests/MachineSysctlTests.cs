@@ -196,13 +196,12 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
-    /// The saved values sit in /run/lock, which every user may write: a file there that another user could have planted —
-    /// not the owner's (root's; here the test's own uid stands for it), writable by others, or a symbolic link — or whose
+    /// The saved values sat in /run/lock, which every user may write: a file there that another user could have planted —
+    /// writable by others, a symbolic link, a second name — or whose
     /// value is not one of the sysctl it names, is not restored but said, and left (tester37 HIGH-1: a file planted by
     /// nobody was written as root into tcp_mem). The values are the machine's own, so nothing would change if restored.
     /// </summary>
     [Theory]
-    [InlineData("another owner", "it is owned by uid {me}, not uid {other}")]
     [InlineData("others may write", "others may write it (mode 666)")]
     [InlineData("symbolic link", "it is a symbolic link")]
     [InlineData("another sysctl", "it names 'net.ipv4.tcp_rmem', not net.ipv4.tcp_mem")]
@@ -217,7 +216,7 @@ public sealed class MachineSysctlTests
     public void RestoreLeftovers_AFileSomeoneElseCouldHavePlanted_NotRestored_Said(string what, string why)
     {
         uint me = Libc.geteuid();
-        WithSavedFolder(what == "another owner" ? me + 1 : me, place =>
+        WithSavedFolder(me, place =>
         {
             var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
             var text = what switch
@@ -251,7 +250,7 @@ public sealed class MachineSysctlTests
 
             MachineSysctl.RestoreLeftovers(said, place);
 
-            Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: {why.Replace("{other}", $"{me + 1}").Replace("{me}", $"{me}")}; " +
+            Assert.Equal($"simservice: kernel: net.ipv4.tcp_mem not restored from {saved}: {why}; " +
                 "it is left there (remove it if no kernel run of yours was killed)\n", said.ToString());
             Assert.True(File.Exists(saved) || File.ResolveLinkTarget(saved, false) is not null);
         });
@@ -409,8 +408,66 @@ public sealed class MachineSysctlTests
 
     [System.Runtime.InteropServices.DllImport("libc")] private static extern int link(string existing, string added);
 
-    /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own, which must be owned by <paramref name="uid"/>.</summary>
-    private static void WithSavedFolder(uint uid, Action<SavedPlace> test) => test(new SavedPlace(Tool.TempFolder(), uid));
+    /// <summary>
+    /// The saved values' folder is used only when it is the owner's alone (review39a S-2: they were kept in /run/lock, where
+    /// any user could plant a file at a saved value's name — refusing every --machine-mem run — or put a hard link to an old
+    /// one back): one any user may write, as /run/lock, another's, or a symbolic link to a good one, is said and nothing in it
+    /// is restored, though it holds a good saved value of a run that died; a --machine-mem run is refused before it sets anything.
+    /// The values are the machine's own, so nothing would change if restored.
+    /// </summary>
+    [Theory]
+    [InlineData("like /run/lock", "others may use it (mode 1777, not 700)")]
+    [InlineData("group may enter", "others may use it (mode 710, not 700)")]
+    [InlineData("another owner", "it is owned by uid {me}, not uid {other}")]
+    [InlineData("symbolic link", "it is a symbolic link")]
+    [InlineData("a file", "it is not a folder")]
+    public void SavedFolder_NotTheOwnersAlone_NothingRestored_NothingSet_Said(string what, string why)
+    {
+        uint me = Libc.geteuid();
+        var good = Tool.TempFolder();
+        File.SetUnixFileMode(good, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var place = new SavedPlace(what is "symbolic link" or "a file" ? Path.Combine(Tool.TempFolder(), "saved") : good, what == "another owner" ? me + 1 : me);
+        if (what == "symbolic link") Directory.CreateSymbolicLink(place.Folder, good);
+        if (what == "a file") File.WriteAllText(place.Folder, "");
+        if (what == "like /run/lock") File.SetUnixFileMode(good, (UnixFileMode)0b1_111_111_111);
+        if (what == "group may enter") File.SetUnixFileMode(good, (UnixFileMode)0b111_001_000);
+        var current = string.Join(' ', File.ReadAllText("/proc/sys/net/ipv4/tcp_mem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var saved = Path.Combine(good, Path.GetFileName(MachineSysctl.Mem.At(place).Saved));
+        File.WriteAllText(saved, $"{GonePid()}\nnet.ipv4.tcp_mem\n{current}\n");
+        File.SetUnixFileMode(saved, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place);
+        var (setting, error) = MachineSysctl.Orphans.At(place).Set(File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
+
+        setting?.Dispose();
+        why = why.Replace("{other}", $"{me + 1}").Replace("{me}", $"{me}");
+        Assert.Equal($"simservice: kernel: the values to restore in {place.Folder} are not read: {why}; nothing is restored and no --machine-orphans " +
+            $"or --machine-mem run is made until it is a folder of {SavedValue.Whose(place.Owner)}'s alone (mode 700)\n", said.ToString());
+        Assert.Equal($"cannot keep net.ipv4.tcp_max_orphans's value to restore in {place.Folder} ({why}): not set", error);
+        Assert.True(File.Exists(saved));
+        Assert.False(File.Exists(Path.Combine(good, Path.GetFileName(MachineSysctl.Orphans.At(place).Saved))));
+    }
+
+    /// <summary>A missing folder is made, root's alone (mode 0700), and used: a value saved in it by a run that died is then restored.</summary>
+    [Fact]
+    public void SavedFolder_Missing_MadeTheOwnersAlone()
+    {
+        var place = new SavedPlace(Path.Combine(Tool.TempFolder(), "saved"), Libc.geteuid());
+
+        Assert.Null(SavedValue.Folder(place));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(place.Folder));
+        Assert.Null(SavedValue.Folder(place));
+    }
+
+    /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own (mode 0700), which must be owned by <paramref name="uid"/>.</summary>
+    private static void WithSavedFolder(uint uid, Action<SavedPlace> test)
+    {
+        var folder = Tool.TempFolder();
+        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        test(new SavedPlace(folder, uid));
+    }
 
     /// <summary>Restores what <paramref name="place"/> holds: tcp_max_orphans written back to <paramref name="current"/> and said, naming <paramref name="process"/>; the file gone.</summary>
     private static void AssertOrphansRestored(SavedPlace place, string current, int process)
@@ -471,9 +528,11 @@ public sealed class SavedValueKernelRunTests
     [KernelFact]
     public void KernelRun_ASavedFileNotTrusted_SaidOnce()
     {
-        var place = new SavedPlace(Tool.TempFolder(), Libc.geteuid() + 1);
+        var place = new SavedPlace(Tool.TempFolder(), Libc.geteuid());
+        File.SetUnixFileMode(place.Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var saved = MachineSysctl.Mem.At(place).Saved;
         File.WriteAllText(saved, "1\nnet.ipv4.tcp_mem\n0 0 0\n");
+        File.SetUnixFileMode(saved, (UnixFileMode)0b110_110_110);
         var (files, _) = cli::SimService.Cli.Files.FileCollector.Collect([Path.Combine(Tool.RepoRoot, "packetdrill", "rst-to-closed-port.pkt")]);
         var said = new StringWriter();
         var before = Console.Error;

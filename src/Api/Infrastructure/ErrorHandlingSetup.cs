@@ -36,6 +36,7 @@ public static class ErrorHandlingSetup
             ProblemFields.Apply(context);
             ProblemText.Apply(context.ProblemDetails);
         });
+        WholeProblemBodies.Decorate(services);
         services.AddExceptionHandler<UnhandledExceptionHandler>();
         services.AddValidation();
         services.AddValidationInfoCache();

@@ -119,7 +119,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
     /// domain assembly carries no XML documentation for the document to read). tester39 LOW-6: a workload's
     /// <c>finished</c> counts connections and its <c>unfinished</c> sides — 10 for 5 connections the drain limit ended.
     /// </summary>
-    private static readonly Dictionary<(string Schema, string Field), string> FieldDescriptions = new()
+    public static readonly IReadOnlyDictionary<(string Schema, string Field), string> FieldDescriptions = new Dictionary<(string Schema, string Field), string>
     {
         [("WorkloadResult", "connections")] = "The connections the workload opens (its count, or its rate over its duration).",
         [("WorkloadResult", "started")] = "Connections started so far: arrivals whose client has made its socket and called connect().",
@@ -140,10 +140,12 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         FlattenCallRequests(schemas);
         foreach (var schema in schemas.Values) IntegerBounds(schema);
         foreach (var schema in schemas.Values.OfType<OpenApiSchema>()) NullableReferences(schema);
+        // A schema or field renamed would drop its description without a word (review39b N-5): the document is not made.
         foreach (var ((schemaName, field), text) in FieldDescriptions)
             if (schemas.TryGetValue(schemaName, out var owner) && owner.Properties is { } properties
                 && properties.TryGetValue(field, out var found) && found is OpenApiSchema property)
                 property.Description = text;
+            else throw new InvalidOperationException($"the OpenAPI document has no field {schemaName}.{field} to describe: renamed? (OpenApiDocumentFilter.FieldDescriptions)");
         if (document.Paths.TryGetValue("/api/v1/simulations/{id}/export", out var export)
             && export.Operations?.Values.FirstOrDefault()?.Responses?["200"].Content?["application/json"] is OpenApiMediaType scenario)
             scenario.Schema = new OpenApiSchema

@@ -7,7 +7,7 @@ namespace SimService.Cli.Fuzz;
 /// The "workload" profile of <c>simservice fuzz --profile workload</c>: a small <c>workload</c> step (1–6 connections of a
 /// client to a server, a request and a response of 0–40,000 bytes, a think time, either end or both closing first in
 /// any <c>closeStyle</c>, the workload's socket options) over a link that loses by segment, under per-namespace sysctls
-/// no other profile draws (<c>tcp_window_scaling</c>, <c>tcp_retries1</c>, <c>tcp_rto_min_us</c>, <c>tcp_rto_max_ms</c>,
+/// no other profile draws (<c>tcp_window_scaling</c>, <c>tcp_retries1</c> — which the timers profile draws too —, <c>tcp_rto_min_us</c>, <c>tcp_rto_max_ms</c>,
 /// <c>tcp_syn_linear_timeouts</c>, <c>tcp_thin_linear_timeouts</c>, <c>tcp_slow_start_after_idle</c>,
 /// <c>tcp_shrink_window</c>, <c>tcp_challenge_ack_limit</c>, <c>tcp_invalid_ratelimit</c>, the <c>tcp_comp_sack_*</c>
 /// three, <c>tcp_pingpong_thresh</c>, <c>tcp_backlog_ack_defer</c>, <c>tcp_app_win</c>, <c>tcp_adv_win_scale</c>,
@@ -24,7 +24,7 @@ namespace SimService.Cli.Fuzz;
 /// <c>tcp_max_orphans</c>) and those the engine takes at their default only (<c>SysctlDefinition.DefaultOnly</c>) are
 /// not drawn; nor are the port sysctls (<c>ip_local_reserved_ports</c>, <c>ip_unprivileged_port_start</c>), which only
 /// move which ephemeral port a connection gets. A raised delay keeps the round trip off a multiple of 4 ms (see
-/// <see cref="FuzzCase"/>) and never lowers one: a segment overtaking an earlier one would be a reordering the link
+/// <see cref="FuzzCase"/>) and is raised from the delay in force at its time, so never lowers one: a segment overtaking an earlier one would be a reordering the link
 /// emulator does not make.
 /// </remarks>
 public static class WorkloadFuzzCase
@@ -90,18 +90,20 @@ public static class WorkloadFuzzCase
             long closing = lastArrival + think + 6 * d;
             long at = 1_000_000;
 
-            // Link changes and sysctl steps while the connections close (1 ms after the first arrival to 0.5 s past the last close).
+            // Link changes and sysctl steps while the connections close (1 ms after the first arrival to 0.5 s past the last close),
+            // their times drawn first and taken in order: a delay is raised from the one in force then (review39b S-2: two raises
+            // drawn out of time order each from the link's first delay lowered it mid-run, 15 ms then 9 ms).
             int changes = Below(4);
-            for (int c = 0; c < changes; c++)
-            {
-                long t = Away(2_000_000 + Ms(0, Math.Max(1, (closing + 500_000_000 - 2_000_000) / 1_000_000)));
+            var times = Enumerable.Range(0, changes).Select(_ => Away(2_000_000 + Ms(0, Math.Max(1, (closing + 500_000_000 - 2_000_000) / 1_000_000)))).ToList();
+            times.Sort();
+            long[] oneWay = [d, d]; // client->server, server->client
+            foreach (long t in times)
                 at = Math.Max(at, Below(3) switch
                 {
                     0 => BlackHole(t),
                     1 => Loss(t),
-                    _ => SlowerOrSysctl(t, d),
+                    _ => SlowerOrSysctl(t, oneWay),
                 });
-            }
             if (Chance(0.25)) Add(Away(Math.Max(2_000_000, Ms(2, Math.Max(3, closing / 1_000_000)))), new JsonObject { ["expect"] = new JsonObject() });
 
             return Finish(name,
@@ -136,15 +138,20 @@ public static class WorkloadFuzzCase
             return lifted;
         }
 
-        /// <summary>One direction's delay raised (the round trip kept off a multiple of 4 ms), or a sysctl of one host changed.</summary>
-        long SlowerOrSysctl(long at, long d)
+        /// <summary>
+        /// One direction's delay raised from the one it has (<paramref name="oneWay"/>: client->server, server->client, updated),
+        /// the round trip — it and the other direction's — kept off a multiple of 4 ms; or a sysctl of one host changed.
+        /// </summary>
+        long SlowerOrSysctl(long at, long[] oneWay)
         {
             if (Chance(0.3))
             {
-                long raised = d + 2_000_000 * (1 + Below(5));
-                if ((d + raised) / 1_000_000 % 4 == 0) raised += 2_000_000;
-                Delays = [.. Delays.Append(raised).Append(d + raised).Distinct()];
-                Add(at, FuzzSteps.LinkChange(Direction(Chance(0.5)), new JsonObject { ["delay"] = FuzzSteps.Duration(raised) }));
+                int way = Chance(0.5) ? 0 : 1;
+                long raised = oneWay[way] + 2_000_000 * (1 + Below(5)), other = oneWay[1 - way];
+                if ((other + raised) / 1_000_000 % 4 == 0) raised += 2_000_000;
+                oneWay[way] = raised;
+                Delays = [.. Delays.Append(raised).Append(other + raised).Distinct()];
+                Add(at, FuzzSteps.LinkChange(Direction(way == 0), new JsonObject { ["delay"] = FuzzSteps.Duration(raised) }));
                 return at;
             }
             var (sysctl, values) = Pick(MidRun);

@@ -23,7 +23,7 @@ internal static partial class Libc
     /// <summary>O_NOFOLLOW: 0400000 on x86-64, 0100000 on arm64 (its asm/fcntl.h moves it with O_DIRECTORY).</summary>
     public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
-    public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
+    public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
     public const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_NLINK = 0x4, STATX_UID = 0x8, STATX_INO = 0x100, STATX_SIZE = 0x200;
 
     /// <summary>
@@ -82,6 +82,7 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true)] public static extern int setns(int fd, int nstype);
     [DllImport("libc", SetLastError = true)] public static extern int flock(int fd, int operation);
     [DllImport("libc", SetLastError = true)] public static extern int ppoll([In, Out] PollFd[] fds, ulong nfds, ref Timespec timeout, IntPtr sigmask);
+    [DllImport("libc", SetLastError = true)] public static extern int mkdir([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
     [DllImport("libc", SetLastError = true)] public static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
     [DllImport("libc")] public static extern uint geteuid();
     [DllImport("libc")] public static extern int gettid();

@@ -53,6 +53,8 @@ internal sealed class MachineSysctl : IDisposable
         /// <summary>Sets the value after checking the machine can take it; the setting to restore, or why it was not set.</summary>
         public (MachineSysctl? Setting, string? Error) Set(string value)
         {
+            if (SavedValue.Folder(Place) is { } unused)
+                return (null, $"cannot keep {Sysctl}'s value to restore in {Place.Folder} ({unused}): not set");
             string original;
             try
             {
@@ -125,7 +127,15 @@ internal sealed class MachineSysctl : IDisposable
     /// </summary>
     public static void RestoreLeftovers(TextWriter error, SavedPlace? place = null)
     {
-        foreach (var kind in new[] { Orphans, Mem }.Select(k => k.At(place ?? SavedPlace.Machine)))
+        place ??= SavedPlace.Machine;
+        // A folder others may use holds nothing to trust (review39a S-2); made here when missing, so that it is root's from the start.
+        if (SavedValue.Folder(place) is { } unused)
+        {
+            error.WriteLine(ConsoleReport.Shown($"simservice: kernel: the values to restore in {place.Folder} are not read: {unused}; " +
+                $"nothing is restored and no {Orphans.Option} or {Mem.Option} run is made until it is a folder of {SavedValue.Whose(place.Owner)}'s alone (mode 700)"));
+            return;
+        }
+        foreach (var kind in new[] { Orphans, Mem }.Select(k => k.At(place)))
         {
             var (text, distrust) = SavedValue.Read(kind.Saved, kind.Place.Owner);
             if (text is null && distrust is null) continue;

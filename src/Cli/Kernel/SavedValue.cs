@@ -6,13 +6,42 @@ namespace SimService.Cli.Kernel;
 
 /// <summary>
 /// The file a run keeps a machine-wide sysctl's value to restore in (<see cref="MachineSysctl.Kind.Saved"/>), in a folder
-/// every user may write (/run/lock is drwxrwxrwt). Written only as a new file of the tool's own — O_CREAT|O_EXCL|O_NOFOLLOW,
+/// only its owner may use (<see cref="Folder"/>; it was /run/lock, drwxrwxrwt, where any user could plant a file at the name
+/// and so refuse every run, or put back a hard link to an old one: review39a S-2). Written only as a new file of the tool's own — O_CREAT|O_EXCL|O_NOFOLLOW,
 /// mode 0600, so a file or symbolic link another user planted at the name is refused, never followed — and read back only
 /// when the file opened (O_NOFOLLOW, its fstat, not the path's) is a regular file of <see cref="SavedPlace.Owner"/>'s that no one
 /// else may write (tester37 HIGH-1: any local user could plant a value the next root kernel run wrote into tcp_mem).
 /// </summary>
 internal static class SavedValue
 {
+    /// <summary>
+    /// Makes <paramref name="place"/>'s folder if it is missing (mkdir, mode 0700) and checks the one there, not following a
+    /// symbolic link: a folder of <see cref="SavedPlace.Owner"/>'s that no group or other user may read, write or enter. Null,
+    /// or why it is not used. Its parent (/run) is root's alone, so the folder checked is the one the files are then opened in.
+    /// With no other user able to make, link or remove a name in it, the checks <see cref="Read"/> makes of each file are belt
+    /// and braces; the number of names in particular holds only when it is read.
+    /// </summary>
+    public static string? Folder(SavedPlace place)
+    {
+        if (Libc.mkdir(place.Folder, 0b111_000_000) != 0 && Libc.Errno is var made && made != Libc.EEXIST)
+            return Marshal.GetPInvokeErrorMessage(made);
+        var statx = new byte[Libc.StatxSize];
+        if (Libc.statx(Libc.AT_FDCWD, place.Folder, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE | Libc.STATX_MODE | Libc.STATX_UID, statx) != 0)
+            return Marshal.GetPInvokeErrorMessage(Libc.Errno);
+        int mode = MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset));
+        uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset));
+        return (mode & 0xF000) switch
+        {
+            0xA000 => "it is a symbolic link",
+            not 0x4000 => "it is not a folder",
+            _ when uid != place.Owner => $"it is owned by uid {uid}, not {Whose(place.Owner)}",
+            _ when (mode & 0b000_111_111) != 0 => $"others may use it (mode {Convert.ToString(mode & 0xFFF, 8)}, not 700)",
+            _ => null,
+        };
+    }
+
+    internal static string Whose(uint owner) => owner == 0 ? "root" : $"uid {owner}";
+
     /// <summary>
     /// Creates <paramref name="path"/> holding the whole of <paramref name="text"/>; null, or why it was not created. A write
     /// that fails (ENOSPC, EIO) removes the file it made: left empty or cut short, the next run took it for a killed run's
@@ -89,7 +118,7 @@ internal static class SavedValue
         uint uid = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxUidOffset)), links = MemoryMarshal.Read<uint>(statx.AsSpan(Libc.StatxNlinkOffset));
         long size = MemoryMarshal.Read<long>(statx.AsSpan(Libc.StatxSizeOffset));
         if ((mode & 0xF000) != 0x8000) return (null, "it is not a regular file");
-        if (uid != owner) return (null, $"it is owned by uid {uid}, not {(owner == 0 ? "root" : $"uid {owner}")}");
+        if (uid != owner) return (null, $"it is owned by uid {uid}, not {Whose(owner)}");
         if ((mode & 0b000_010_010) != 0) return (null, $"others may write it (mode {Convert.ToString(mode & 0b111_111_111, 8)})");
         // A hard link to it, made by anyone who may read the folder (protected_hardlinks aside), is a name another user may
         // later write through or remove and put back: as a symbolic link, not trusted (review38a S-2). Create makes one name.
@@ -111,6 +140,6 @@ internal static class SavedValue
 /// </summary>
 internal sealed record SavedPlace(string Folder, uint Owner)
 {
-    /// <summary>/run/lock, beside the machine's kernel-run lock; root's, as whom kernel runs.</summary>
-    public static readonly SavedPlace Machine = new("/run/lock", 0);
+    /// <summary>/run/simservice-kernel, root's (as whom kernel runs) and root's alone: mode 0700 (<see cref="SavedValue.Folder"/>).</summary>
+    public static readonly SavedPlace Machine = new("/run/simservice-kernel", 0);
 }

@@ -249,6 +249,9 @@ public static class CommandApplier
         var options = c.Options ?? TcpOptions.None;
         if (c.OptionBytes is { } bytes && (bytes % 4 != 0 || bytes is < 0 or > TcpConstants.MaxOptionBytes))
             return new(DomainError.Invalid($"optionBytes {bytes} is no TCP header's option length: a multiple of 4 from 0 to {TcpConstants.MaxOptionBytes}", "optionBytes"));
+        // Nor one too short for the options it carries, which no th->doff could hold (review39a N-4).
+        if (c.OptionBytes is { } few && few < options.LeastLength(c.Flags))
+            return new(DomainError.Invalid($"optionBytes {few} cannot hold the segment's options: they take at least {options.LeastLength(c.Flags)} bytes", "optionBytes"));
         var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
             c.Flags, c.Seq, c.Ack, c.Window, c.Length, options) { OptionBytes = c.OptionBytes };
         return FromResult(from.Inject(seg));

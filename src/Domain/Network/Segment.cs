@@ -68,6 +68,15 @@ public readonly record struct TcpOptions(
         + (HasSack && (flags & TcpFlags.Syn) == 0 ? 4 + 8 * Sack.Count : 0);
 
     /// <summary>
+    /// The fewest bytes a TCP header holding these options can give them: each option's own length (TCPOLEN_MSS 4,
+    /// TCPOLEN_WINDOW 3, TCPOLEN_SACK_PERM 2, TCPOLEN_TIMESTAMP 10, SACK 2 + 8 each, as <see cref="WireLength"/> never on a
+    /// SYN), no NOP between them, rounded up to th->doff's 4-byte words.
+    /// </summary>
+    public int LeastLength(TcpFlags flags) =>
+        ((Mss != 0 ? 4 : 0) + (HasTimestamp ? 10 : 0) + (SackPermitted ? 2 : 0) + (WindowScale is null ? 0 : 3)
+        + (HasSack && (flags & TcpFlags.Syn) == 0 ? 2 + 8 * Sack.Count : 0) + 3) & ~3;
+
+    /// <summary>
     /// The options as tcpdump lists them, comma-separated ("mss 1460,sackOK,TS val 1 ecr 0,wscale 7,sack 1:2"), each SACK
     /// edge less <paramref name="sackBase"/> (0: absolute); "" when there are none.
     /// </summary>

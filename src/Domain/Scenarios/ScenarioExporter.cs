@@ -217,7 +217,8 @@ public static partial class ScenarioExporter
                     // The runner starts it and its later steps (or runUntil) move the clock through it, as the run did.
                     _steps.Add(i => new WorkloadStep(at, Path(i), workload.Spec));
                     return null;
-                case InjectCommand { OptionBytes: { } bytes } inject:
+                // A header of exactly the laid-out length is the one an inject step writes (review39a N-4: it was refused too).
+                case InjectCommand { OptionBytes: { } bytes } inject when bytes != (inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags):
                     return No($"its segment's header holds {bytes} option bytes, which the scenario format cannot write (it lays its options out in "
                         + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)})");
                 case InjectCommand inject:

@@ -75,6 +75,18 @@ internal sealed partial class ScenarioReader
         return null;
     }
 
+    /// <summary>
+    /// An array's items one at a time, each path made as it is reached: the steps of a document are read so, where a list of
+    /// them all (1,300,000 empty steps in a 3.9 MB file, each with its path) held 460 MB at once before the document was
+    /// refused (tester39 MEDIUM-3).
+    /// </summary>
+    IEnumerable<JsonMember> Items(JsonMember? member)
+    {
+        if (member is not { } m || !IsKind(m, JsonValueKind.Array, "an array")) yield break;
+        int i = 0;
+        foreach (var item in m.Value.EnumerateArray()) yield return new JsonMember(item, JsonPath.Item(m.Path, i++));
+    }
+
     IReadOnlyList<JsonMember> Array(JsonMember? member, bool nonEmpty)
     {
         if (member is not { } m || !IsKind(m, JsonValueKind.Array, "an array")) return [];

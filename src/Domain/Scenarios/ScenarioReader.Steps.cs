@@ -61,15 +61,14 @@ internal sealed partial class ScenarioReader
 
     ImmutableArray<ScenarioStep> Steps(JsonMember? member)
     {
-        var items = Array(member, nonEmpty: false);
-        foreach (var item in items)
-            if (item.Value.ValueKind == JsonValueKind.Object
-                && item.Value.TryGetProperty("as", out var alias) && alias.ValueKind == JsonValueKind.String)
-                _aliasesAnywhere.TryAdd(alias.GetString()!, item.Path);
+        if (member is { Value.ValueKind: JsonValueKind.Array } array)
+            foreach (var (item, i) in array.Value.EnumerateArray().Select((item, i) => (item, i)))
+                if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("as", out var alias) && alias.ValueKind == JsonValueKind.String)
+                    _aliasesAnywhere.TryAdd(alias.GetString()!, JsonPath.Item(array.Path, i));
 
         var steps = ImmutableArray.CreateBuilder<ScenarioStep>();
         var previous = SimTime.Zero;
-        foreach (var item in items)
+        foreach (var item in Items(member))
         {
             var fields = Object(item);
             if (fields is null) continue;

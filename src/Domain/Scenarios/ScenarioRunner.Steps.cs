@@ -70,7 +70,7 @@ public sealed partial class ScenarioRunner
 
     /// <summary>
     /// Simulation.StartWorkload's rule, one workload at a time, said in the scenario's terms: a scenario has no clock to
-    /// advance, as the engine's refusal tells an API client (tester39 LOW-5).
+    /// advance, as the engine's refusal tells an API client (tester39 LOW-5); and so is a port the last workload's connections still hold.
     /// </summary>
     void StartWorkload(WorkloadStep step)
     {
@@ -82,7 +82,10 @@ public sealed partial class ScenarioRunner
         }
         var started = Apply(new WorkloadCommand(step.SpecUnder(_sim.EngineRules), RunToEnd: false));
         if (started.IsOk) _workloadPaths.Add(step.Path);
-        Report(step.Path, started.Error);
+        // The port still held: a scenario has no clock to advance either; its writer starts the step later.
+        Report(step.Path, started.Error is { Field: "port" } held
+            ? held with { Message = held.Message.Replace(Workloads.Workload.WaitForThePort, "start this step later (a later \"at\"), once it is closed", StringComparison.Ordinal) }
+            : started.Error);
     }
 
     /// <summary>Both directions, or only <c>direction</c>'s ("a->b") when the step gives one.</summary>

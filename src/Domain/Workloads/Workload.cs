@@ -150,8 +150,11 @@ public sealed partial class Workload : IEventTarget
     /// </summary>
     static string PortHeld(Host server, WorkloadSpec spec) =>
         $"the workload's listener cannot bind {server.Name}:{spec.Port}: bind() failed with {Errno.EADDRINUSE}, another socket holds the port "
-        + "(a connection still closing, or a listener); advance the clock until it is closed, or use another port"
+        + $"(a connection still closing, or a listener); {WaitForThePort}, or use another port"
         + (!spec.ReuseAddr && !server.WildcardBindConflicts(spec.Port, reuseAddr: true) ? ", or set reuseAddr (the sockets holding it set SO_REUSEADDR)" : "");
+
+    /// <summary>What <see cref="PortHeld"/> tells an API client to do first; a scenario's run says it in a scenario's terms (ScenarioRunner.StartWorkload).</summary>
+    internal const string WaitForThePort = "advance the clock until it is closed";
 
     static string GeneratedName(int id, int i) => $"w{id}-c{i + 1}";
 

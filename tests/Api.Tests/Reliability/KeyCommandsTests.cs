@@ -13,6 +13,29 @@ public sealed class KeyCommandsTests
     private static Task<(int Exit, string Out, string Error)> KeysAsync(params string[] args) =>
         ApiProcess.RunToExitAsync(["keys", .. args]);
 
+    /// <summary>
+    /// What the key commands call a failure of the configured database (exit 3, "the configured database could not be used"):
+    /// the database's own exceptions, however deeply wrapped, and a malformed connection string — not a fault of the key
+    /// store's code, which keeps its trace (review39b N-2: every exception but a cancellation was reported as the database's).
+    /// </summary>
+    [Theory]
+    [InlineData("null reference", false)]
+    [InlineData("invalid operation", false)]
+    [InlineData("malformed connection string", true)]
+    [InlineData("SQLite error, wrapped", true)]
+    public void DatabaseFailure_TheDatabasesOnly(string what, bool database)
+    {
+        Exception exception = what switch
+        {
+            "null reference" => new NullReferenceException(),
+            "invalid operation" => new InvalidOperationException("No service for type 'ApiKeyStore' has been registered."),
+            "malformed connection string" => new ArgumentException("Format of the initialization string does not conform to specification starting at index 0."),
+            _ => new InvalidOperationException("An error occurred", new Microsoft.Data.Sqlite.SqliteException("SQLite Error 26: 'file is not a database'.", 26)),
+        };
+
+        Assert.Equal(database, SimService.Api.Infrastructure.Tenancy.ApiKeyCommands.IsDatabaseFailure(exception));
+    }
+
     [Fact]
     public async Task EveryCommand_TakesConfigurationArguments_AndBadInputIsOneLineAndNonZero()
     {

@@ -240,34 +240,54 @@ public class ScenarioExporterTests
     [Fact]
     public void InjectWithPaddedOptionBytes_Exported_RefusedNamingIt()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
-        ];
-
-        var export = ScenarioExporter.Export(Source(log));
+        var export = ScenarioExporter.Export(Source(ScriptedPeerSends(new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4))));
 
         Assert.Equal(4, export.Refusal!.CommandNumber);
         Assert.Equal("Command 4 (inject) cannot be exported: its segment's header holds 4 option bytes, which the scenario format cannot write "
             + "(it lays its options out in 0).", export.Refusal.Reason);
     }
 
-    /// <summary>An inject's optionBytes must be a TCP header's: a multiple of 4 up to MAX_TCP_OPTION_SPACE; else refused, nothing sent.</summary>
+    /// <summary>
+    /// An inject whose optionBytes is the length its options lay out to is what a scenario's inject step writes: exported
+    /// as that step (review39a N-4: refused as if padded).
+    /// </summary>
+    [Fact]
+    public void InjectWithOptionBytesAsLaidOut_Exported_AsAnInjectStep()
+    {
+        var export = ScenarioExporter.Export(Source(ScriptedPeerSends(
+            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, new TcpOptions(HasTimestamp: true, TsVal: 5), OptionBytes: 12))));
+
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+    }
+
+    /// <summary>A scripted peer and a server 10 ms apart, then <paramref name="inject"/> from the peer.</summary>
+    static SimCommand[] ScriptedPeerSends(InjectCommand inject) =>
+    [
+        new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+        new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+        new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+        inject,
+    ];
+
+    /// <summary>
+    /// An inject's optionBytes must be a TCP header's: a multiple of 4 up to MAX_TCP_OPTION_SPACE, and room for the options it
+    /// carries (timestamps take 10 bytes, so 12 at least: review39a N-4, 0 and 8 were taken); else refused, nothing sent.
+    /// </summary>
     [Theory]
-    [InlineData(6)]
-    [InlineData(44)]
-    [InlineData(-4)]
-    public void InjectWithOptionBytesNoHeaderHolds_Applied_RefusedNamingTheField(int bytes)
+    [InlineData(6, false)]
+    [InlineData(44, false)]
+    [InlineData(-4, false)]
+    [InlineData(0, true)]
+    [InlineData(8, true)]
+    public void InjectWithOptionBytesNoHeaderHolds_Applied_RefusedNamingTheField(int bytes, bool timestamps)
     {
         var sim = new Simulation(KernelProfile.Linux6, 11);
         CommandApplier.Apply(sim, new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []));
         CommandApplier.Apply(sim, new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []));
         CommandApplier.Apply(sim, new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0));
 
-        var outcome = CommandApplier.Apply(sim, new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: bytes));
+        var outcome = CommandApplier.Apply(sim, new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100,
+            timestamps ? new TcpOptions(HasTimestamp: true, TsVal: 5) : null, OptionBytes: bytes));
 
         Assert.Equal("optionBytes", outcome.Error!.Field);
         Assert.DoesNotContain(sim.Journal, e => e is SegmentSent);

@@ -397,6 +397,24 @@ public class ScenarioParserTests
             + " start this step after it ends (or give that workload a shorter drainLimit)");
     }
 
+    /// <summary>
+    /// A workload step whose port the workload before it still holds (its server closed first: TIME-WAIT on server:81) is
+    /// refused as bind() refuses it, and the run error says what a scenario's writer does — start the step later — not the
+    /// API's "advance the clock", which a scenario has no step for.
+    /// </summary>
+    [Fact]
+    public void Run_AWorkloadStepOnAPortTheLastOneStillHolds_RunErrorSaysStartTheStepLater()
+    {
+        var doc = ScenarioParser.Parse(ScenarioJson.Base.Replace("""{ "at": "+100ms", "host": "client", "call": "close", "socket": "c" }""",
+            """{ "at": "+100ms", "host": "client", "call": "close", "socket": "c" }, { "workload": { "clients": ["client"], "server": "server", "port": 81, "rate": 10, "count": 1, "closeFirst": "server" } }, """
+            + """{ "at": "+1s", "workload": { "clients": ["client"], "server": "server", "port": 81, "rate": 10, "count": 1 } }""")).Document!;
+
+        var run = ScenarioRunner.Run(doc);
+
+        Assert.Contains(run.Errors, e => e.Path == "$.steps[5]" && e.Message == "the workload's listener cannot bind server:81: bind() failed with EADDRINUSE, "
+            + "another socket holds the port (a connection still closing, or a listener); start this step later (a later \"at\"), once it is closed, or use another port");
+    }
+
     // ---- aliases
 
     [Fact]

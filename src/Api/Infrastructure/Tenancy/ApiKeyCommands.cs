@@ -45,13 +45,19 @@ public static class ApiKeyCommands
             await using var scope = services.CreateAsyncScope();
             return await command.Run!(scope.ServiceProvider.GetRequiredService<ApiKeyStore>());
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (IsDatabaseFailure(exception))
         {
-            // An unknown provider, a malformed connection string (ArgumentException), a database that is not there or refuses us.
             Console.Error.WriteLine($"keys: {ServiceSettings.DatabaseFailure(exception)}");
             return 3;
         }
     }
+
+    /// <summary>
+    /// A failure of the configured database as the service's start judges one (<see cref="ServiceSettings.IsDatabaseFailure"/>),
+    /// or a malformed connection string (ArgumentException); a fault of the key store's own code is not, and keeps its trace
+    /// (review39b N-2: every exception was "the configured database could not be used").
+    /// </summary>
+    public static bool IsDatabaseFailure(Exception exception) => ServiceSettings.IsDatabaseFailure(exception) || exception is ArgumentException;
 
     private sealed record Command(Func<ApiKeyStore, Task<int>>? Run, string? Error);
 
