@@ -430,7 +430,7 @@ public sealed partial class TcpSocket
         // tcp_ack(sk, skb, 0 or FLAG_DATA) — so before tcp_ack() can refuse a too-old ACK and answer it with a
         // challenge ACK, which then echoes this segment's TSval: observed on Linux 6.18.44 (kernel --fuzz-pkt seed 1046).
         if (!slowPath && _rxOpt.TsOk && _rcv.Nxt == _rcv.Wup) StoreTsRecent(seg.Options.TsVal);
-        var verdict = ProcessAck(seg, updateTsRecent: slowPath, slowPath);
+        var verdict = FastPathData && seg.Ack == _snd.Una ? FastPathDataAcksNothing(seg) : ProcessAck(seg, updateTsRecent: slowPath, slowPath);
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
@@ -685,6 +685,20 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpExtTCPSYNChallenge);
         SendChallengeAck();
         SkDropsAdd(seg); // goto discard
+    }
+
+    /// <summary>
+    /// tcp_rcv_established()'s fast path for predicted data whose ACK field is snd_una: "if (TCP_SKB_CB(skb)->ack_seq !=
+    /// tp->snd_una) { tcp_ack(sk, skb, FLAG_DATA); … } else { tcp_update_wl(tp, TCP_SKB_CB(skb)->seq); }" — tcp_ack() never
+    /// runs, so rcv_tstamp (tcpi_last_ack_recv, the zero-window RTO's rcv_delta) and icsk_probes_out keep what the last
+    /// ACK that ran it left. Observed on Linux 6.18.44: a receiver whose peer streams into its small window reads
+    /// tcpi_last_ack_recv from the first data segment, which took the slow path (its truesize past sk_forward_alloc), not
+    /// from the later predicted ones.
+    /// </summary>
+    AckVerdict FastPathDataAcksNothing(Segment seg)
+    {
+        _snd.Wl1 = seg.Seq;
+        return AckVerdict.Ok;
     }
 
     /// <summary>

@@ -591,7 +591,7 @@ public sealed partial class TcpSocket
             sent = true;
             if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End) && _snd.Nxt != nagleCut) continue;
             SendChunkTail(ref held, chunkSegs, reason);
-            SkbChunkSent(chunkStart, _snd.Nxt);
+            SkbChunkSent(chunkStart, _snd.Nxt, wakeup: windowProbe);
             CheckSpace(); // tcp_event_new_data_sent()
             chunkStart = _snd.Nxt;
             chunkSegs = 0;
@@ -603,7 +603,7 @@ public sealed partial class TcpSocket
         if (chunkSegs > 0)
         {
             SendChunkTail(ref held, chunkSegs, reason);
-            SkbChunkSent(chunkStart, _snd.Nxt);
+            SkbChunkSent(chunkStart, _snd.Nxt, wakeup: windowProbe);
             CheckSpace(); // tcp_event_new_data_sent()
             // tcp_write_xmit(): the turn after a chunk that ended at the window's edge takes tcp_cwnd_test()'s quota and
             // grows the send head (tcp_grow_skb()) before tcp_snd_wnd_test() stops the loop — the head stays grown for

@@ -312,11 +312,11 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// A FIN that rode on a PSH-marked data skb whose data already left without it (tcp_write_wakeup() cut the skb
-    /// where the window ended, data and FIN not fitting together): tcp_fragment() gave the cut-off rest the skb's
-    /// flags, so the lone FIN goes out with PSH ("FP.").
+    /// A FIN that rode on a data skb whose data already left without it (tcp_write_wakeup() marked the skb PSH and cut
+    /// it where the window ended, data and FIN not fitting together: <see cref="SkbWakeupFragment"/>): tcp_fragment()
+    /// gave the cut-off FIN skb the skb's flags, so the lone FIN goes out with PSH ("FP.").
     /// </summary>
-    bool FinSplitFromPushedData => _data?.SndSkbs is { Count: > 0 } skbs && skbs[^1] is { Fin: true, Psh: true } tail && tail.Payload > 0;
+    bool FinSplitFromPushedData => _data?.SndSkbs is { Count: > 0 } skbs && skbs[^1] is { Fin: true, Psh: true };
 
     /// <summary>
     /// Models tcp_tso_segs() → tcp_tso_autosize() — net/ipv4/tcp_output.c: how many segments one skb may carry
@@ -480,9 +480,11 @@ public sealed partial class TcpSocket
     /// <summary>
     /// tcp_write_xmit() sent [<paramref name="seq"/>, <paramref name="end"/>) as one TSO chunk: it is one skb.
     /// tcp_grow_skb() (6.10+) pulls the bytes the chunk needs from the following skbs, freeing each it empties
-    /// (tcp_eat_one_skb()); tso_fragment() cuts the rest of the last one into a new skb (+896).
+    /// (tcp_eat_one_skb()); tso_fragment() cuts the rest of the last one into a new skb (+896). With
+    /// <paramref name="wakeup"/> the segment was tcp_write_wakeup()'s, whose tcp_fragment() cuts differently
+    /// (<see cref="SkbWakeupFragment"/>).
     /// </summary>
-    void SkbChunkSent(uint seq, uint end)
+    void SkbChunkSent(uint seq, uint end, bool wakeup = false)
     {
         var skbs = _data?.SndSkbs;
         if (skbs is null) return;
@@ -511,7 +513,28 @@ public sealed partial class TcpSocket
             FreeWmem(next.Truesize);
             skbs.RemoveAt(i + 1);
         }
-        SkbSplitAt(end);
+        if (wakeup) SkbWakeupFragment(end);
+        else SkbSplitAt(end);
+    }
+
+    /// <summary>
+    /// Models tcp_write_wakeup()'s cut — net/ipv4/tcp_output.c: when the window ends before the send head skb's
+    /// end_seq (its FIN included) or the skb is longer than the MSS, the skb is marked PSH and tcp_fragment() cuts it at
+    /// <paramref name="end"/>, the new skb taking the flags (PSH, and the FIN). Unlike tso_fragment() in
+    /// tcp_write_xmit(), whose cut is at most the skb's length without the FIN, this one compares end_seq: a window
+    /// that ends just before the FIN leaves the FIN an skb of its own (a zero-length one), so the data's ACK frees the
+    /// data skb whole and the FIN's ACK finds an skb starting at the prior snd_una — no "hole filled" reordering in
+    /// tcp_clean_rtx_queue(). Observed on Linux 6.18.44: TCPSACKReorder 0 where both ends of a loopback connection sent
+    /// their last data behind a window probe and their FIN after it.
+    /// </summary>
+    void SkbWakeupFragment(uint end)
+    {
+        var skbs = _data!.SndSkbs!;
+        int i = SndSkbHolding(skbs, end);
+        if (i < 0 || skbs[i].Seq == end) return;
+        SndSkbAt(skbs, i).Psh = true;
+        SkbSplitAt(end, beforeFin: true);
+        SndSkbAt(skbs, i).Psh = true; // "TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_PSH" again on the piece it sends
     }
 
     /// <summary>
@@ -541,16 +564,17 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tso_fragment() / tcp_fragment() — net/ipv4/tcp_output.c: an skb that <paramref name="seq"/> falls
     /// inside is cut there; the new skb (tcp_stream_alloc_skb(), forced) adds 896 to sk_wmem_queued and takes the
-    /// payload (and the FIN) beyond the cut.
+    /// payload (and the FIN) beyond the cut. <paramref name="beforeFin"/>: tcp_write_wakeup()'s tcp_fragment(), which
+    /// also cuts between a data skb's last byte and its FIN.
     /// </summary>
-    void SkbSplitAt(uint seq)
+    void SkbSplitAt(uint seq, bool beforeFin = false)
     {
         var skbs = _data?.SndSkbs;
         if (skbs is null) return;
         int i = SndSkbHolding(skbs, seq);
         if (i < 0 || skbs[i].Seq == seq) return;
         ref var skb = ref SndSkbAt(skbs, i);
-        if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
+        if (!beforeFin && skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {
             // Cutting exactly before the FIN of a data skb: the kernel keeps the FIN on it (it is sent with the last byte).
             return;

@@ -66,6 +66,28 @@ public class FinWindowTests
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPWinProbe]);
     }
 
+    /// <summary>
+    /// tcp_write_wakeup() compares the window with the skb's end_seq, FIN included, and tcp_fragment() cuts the 1000
+    /// bytes off the 1000 + FIN skb: the FIN becomes an skb of its own (two send skbs, its head queued). The
+    /// data's ACK frees the data skb whole, so the FIN's ACK finds a head skb that starts at the prior snd_una — no
+    /// "non-retransmitted hole got filled" in tcp_clean_rtx_queue(). The engine kept data and FIN one skb and counted
+    /// TCPSACKReorder 1 at the FIN's ACK; Linux 6.18.44 counts none (both ends of a loopback connection shutting down
+    /// behind zero windows, their last data sent by a window probe: TCPSACKReorder 0 on the kernel, 2 on the engine).
+    /// </summary>
+    [Fact]
+    public void FinWait1_WindowProbeCutsTheFinOff_ItsAckCountsNoReordering()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        WriteAndCloseBehindWindow(h, c, s, 1000, 2000);
+        AckAt(h, c, s, 338, 1000, 1000);
+        long before = c.WmemQueued;
+        h.At(Ms(561));
+        Assert.Equal((2, before + 832), (c.SendSkbCount, c.WmemQueued)); // the FIN skb's head, as tcp_stream_alloc_skb() charges it
+        AckAt(h, c, s, 570, 2000, 1000);
+        AckAt(h, c, s, 580, 2001, 1000);
+        Assert.Equal((0L, 0L), (h.Client.Mib[MibCounter.TcpExtTCPSACKReorder], h.Client.Mib[MibCounter.TcpExtTCPTSReorder]));
+    }
+
     [Fact]
     public void FinWait1_DataAndFinFitOnlyWithoutTheFinByte_NothingSentUntilTheWindowTakesTheFin()
     {

@@ -70,6 +70,29 @@ public class HeaderPredictionTests
         Assert.All(h.Sent("server").Where(x => x.At > Ms(100)), x => Assert.Equal(64, x.Win));
     }
 
+    /// <summary>
+    /// Predicted data whose ACK field is snd_una skips tcp_ack() ("else tcp_update_wl()" in tcp_rcv_established()), so
+    /// rcv_tstamp — tcpi_last_ack_recv — stays at the last segment tcp_ack() ran for. The server sends nothing: the two
+    /// segments at 110 ms take the slow path (their truesize past sk_forward_alloc) and run tcp_ack(); the one at 310 ms
+    /// is a header-prediction hit and does not. At 500 ms the age is from 110 ms (jiffy 27 → 125: 392 ms), not from
+    /// 310 ms (192, the age tcpi_last_data_recv reads; the engine read it for both). Observed on Linux 6.18.44: a
+    /// receiver streamed into its small window read 1440 ms at 1.5 s (its first data, slow, at 60 ms) where the engine
+    /// read 1420 (the predicted data at 80 ms).
+    /// </summary>
+    [Fact]
+    public void Established_PredictedDataAckingNothing_LastAckRecvKeepsTheLastSlowPathStamp()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 2 * 1448);
+        h.At(Ms(300));
+        h.Send(c.Id, 1448);
+        h.At(Ms(500));
+
+        Assert.Equal((1L, 1L, 0L), Counters(h.Server));
+        Assert.Equal((392L, 192L), (s.Info.LastAckRecvMs, s.Info.LastDataRecvMs));
+    }
+
     static Mib RunScript(string text)
     {
         var result = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = "t.pkt" });
