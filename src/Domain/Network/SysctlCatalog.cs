@@ -275,10 +275,8 @@ public static class SysctlCatalog
         // tcp_mtup_init() enables MTU probing at once and tcp_mtu_probe() sends probes.
         new("net.ipv4.tcp_mtu_probing", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_mtup_init() enabling MTU probing from the connection's start, mss_cache at tcp_base_mss's and tcp_mtu_probe()'s probe segments", AlsoRuns: [1]),
-        new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "tcp_mtu_check_reprobe()'s interval: tcp_mtu_probe()'s probes are not modelled"),
-        new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax,
-            DefaultOnly: "tcp_mtu_probe()'s search threshold: its probes are not modelled"),
+        new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax),
         new("net.ipv4.tcp_no_ssthresh_metrics_save", SysctlKind.Integer, "1", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_update_metrics() saving ssthresh in the route cache, and tcp_init_metrics() reading it back: not modelled"),
         new("net.ipv4.tcp_pacing_ca_ratio", SysctlKind.Integer, "120", 0, 1000,

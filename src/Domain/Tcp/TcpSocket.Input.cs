@@ -997,6 +997,7 @@ public sealed partial class TcpSocket
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
+            MtupProbeSuccessIfAcked();
             if (!IsSack)
             {
                 RemoveRenoSacks(pktsAcked);

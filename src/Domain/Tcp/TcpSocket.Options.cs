@@ -225,6 +225,7 @@ public sealed partial class TcpSocket
     {
         MtupEnabled = Host.Sysctls.TcpMtuProbing > 1;
         _mtupSearchLow = MssToMtu(Host.Sysctls.TcpBaseMss, timestampHeader);
+        _mtup = MtupEnabled ? NewMtupProbe() : null; // search_high and probe_size reset, probe_timestamp when enabled
     }
 
     /// <summary>tcp_mss_to_mtu(): mss + tcp_header_len + the IPv4 header (an int: a tcp_base_mss near INT_MAX wraps as the kernel's does).</summary>
@@ -256,7 +257,8 @@ public sealed partial class TcpSocket
         if (Host.Sysctls.TcpMtuProbing == 0) return;
         if (!MtupEnabled)
         {
-            MtupEnabled = true; // probe_timestamp is read by tcp_mtu_check_reprobe() only
+            MtupEnabled = true;
+            _mtup = NewMtupProbe(); // icsk_mtup.probe_timestamp = tcp_jiffies32
             return;
         }
         int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
@@ -265,36 +267,6 @@ public sealed partial class TcpSocket
             : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
         _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
     }
-
-    /// <summary>
-    /// The entry of tcp_mtu_probe() — net/ipv4/tcp_output.c — which tcp_write_xmit() (push_one 0) runs first, up to where
-    /// the kernel acts on it: icsk_mtup.enabled with no probe out, TCP_CA_Open, a cwnd of at least 11 and no SACK block or
-    /// D-SACK to send; probe_size = tcp_mtu_to_mss((search_high + search_low) &gt;&gt; 1), search_high being mss_clamp plus
-    /// the headers held to the route's MTU (tcp_mtup_init(), tcp_sync_mss()); a probe_size past tcp_mtu_to_mss(search_high)
-    /// or a range under tcp_probe_threshold, fewer than probe_size + (reordering + 1) · mss_cache bytes unsent, or a
-    /// smaller snd_wnd return -1 (nothing happens); so does a cwnd without room for 2 more when nothing is in flight.
-    /// Past them the kernel either sends a probe segment or returns 0, and tcp_write_xmit() then sends nothing: the engine
-    /// models neither (docs/kernel-check.md D161), so the run is marked as having left the model there.
-    /// (tcp_mtu_check_reprobe() restarts the search tcp_probe_interval, 600 s, after probing was enabled; not followed.)
-    /// </summary>
-    void MtuProbeEntry()
-    {
-        if (!MtupEnabled || _ca.State != CaState.Open || _ca.Cwnd < 11 || NumSacks > 0 || _rxOpt.Dsack) return;
-        int searchHigh = Math.Min(_rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders, Host.RouteMtu(Remote.Address));
-        int probeSize = MtuToMss((searchHigh + _mtupSearchLow) >> 1);
-        if (probeSize > MtuToMss(searchHigh) || searchHigh - _mtupSearchLow < ProbeThreshold) return;
-        long sizeNeeded = probeSize + (_ca.Reordering + 1L) * MssCache;
-        if (unchecked(_snd.WriteSeq - _snd.Nxt) < sizeNeeded || _snd.Wnd < sizeNeeded) return;
-        bool windowHolds = SeqMath.After(unchecked(_snd.Nxt + (uint)sizeNeeded), WndEnd);
-        if (!windowHolds && PacketsInFlight + 2 > _ca.Cwnd && PacketsInFlight == 0) return;
-        _sim.LeaveModel(Host.Name, Tuple.ToString(), "D161",
-            windowHolds || PacketsInFlight + 2 > _ca.Cwnd
-                ? $"tcp_mtu_probe() would wait (return 0) for a {probeSize}-byte MTU probe, and tcp_write_xmit() send nothing"
-                : $"tcp_mtu_probe() would send a {probeSize}-byte MTU probe (search_low {_mtupSearchLow}, search_high {searchHigh})");
-    }
-
-    /// <summary>net.ipv4.tcp_probe_threshold's default (the engine runs no other value).</summary>
-    const int ProbeThreshold = 8;
 
     /// <summary>TCP_RTO_MAX / HZ.</summary>
     const int RtoMaxSec = 120;
