@@ -25,19 +25,33 @@ public sealed partial class TcpSocket
         public uint SeqStart, SeqEnd;
         /// <summary>icsk_mtup.probe_timestamp (tcp_jiffies32): when the search last (re)started.</summary>
         public uint Timestamp;
+        /// <summary>
+        /// tcp_mtu_to_mss(search_low) as the last tcp_sync_mss() took it: mss_cache's bound (<see cref="MtupMss"/>),
+        /// none before the first — tcp_mtup_init() and tcp_mtu_check_reprobe() move search_low without a sync.
+        /// </summary>
+        public int MssCap = int.MaxValue;
     }
 
     MtupProbe? _mtup;
 
     /// <summary>
-    /// tcp_mtup_init()'s search_high — mss_clamp plus the TCP and IPv4 headers — held to the route's MTU as tcp_sync_mss()
-    /// holds it, with probe_timestamp now.
+    /// tcp_mtup_init()'s reset of the search — search_high = mss_clamp plus the TCP and IPv4 headers, held to the route's
+    /// MTU as tcp_sync_mss() holds it; no probe out; probe_timestamp now — on the socket's state, made on first use.
     /// </summary>
-    MtupProbe NewMtupProbe() => new()
+    MtupProbe MtupStart()
     {
-        SearchHigh = Math.Min(_rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders, Host.RouteMtu(Remote.Address)),
-        Timestamp = Jiffies32,
-    };
+        var m = _mtup ??= new MtupProbe();
+        m.SearchHigh = Math.Min(_rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders, Host.RouteMtu(Remote.Address));
+        m.ProbeSize = 0;
+        m.Timestamp = Jiffies32;
+        return m;
+    }
+
+    /// <summary>tcp_sync_mss() while icsk_mtup.enabled: mss_cache held to tcp_mtu_to_mss(search_low) from now on.</summary>
+    void SyncMtupMss()
+    {
+        if (MtupEnabled && _mtup is { } m) m.MssCap = MtuToMss(_mtupSearchLow);
+    }
 
     /// <summary>
     /// Models tcp_mtu_probe() — net/ipv4/tcp_output.c (6.18) — which tcp_write_xmit() (push_one 0) runs before its loop:
@@ -146,6 +160,7 @@ public sealed partial class TcpSocket
         _ca.Ssthresh = CurrentSsthresh;
         _mtupSearchLow = m.ProbeSize;
         m.ProbeSize = 0;
+        SyncMtupMss();
         Host.Count(MibCounter.TcpExtTCPMTUPSuccess);
     }
 

@@ -225,7 +225,8 @@ public sealed partial class TcpSocket
     {
         MtupEnabled = Host.Sysctls.TcpMtuProbing > 1;
         _mtupSearchLow = MssToMtu(Host.Sysctls.TcpBaseMss, timestampHeader);
-        _mtup = MtupEnabled ? NewMtupProbe() : null; // search_high and probe_size reset, probe_timestamp when enabled
+        if (MtupEnabled) MtupStart(); // search_high and probe_size reset, probe_timestamp; mss_cache waits for a tcp_sync_mss()
+        else _mtup = null;
     }
 
     /// <summary>tcp_mss_to_mtu(): mss + tcp_header_len + the IPv4 header (an int: a tcp_base_mss near INT_MAX wraps as the kernel's does).</summary>
@@ -241,9 +242,10 @@ public sealed partial class TcpSocket
         - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>
-    /// What tcp_sync_mss() holds mss_cache to while icsk_mtup.enabled: tcp_mtu_to_mss(search_low); no bound otherwise.
+    /// What tcp_sync_mss() holds mss_cache to while icsk_mtup.enabled: tcp_mtu_to_mss(search_low) as the last sync took
+    /// it (<see cref="SyncMtupMss"/>); no bound otherwise.
     /// </summary>
-    int MtupMss => MtupEnabled ? MtuToMss(_mtupSearchLow) : int.MaxValue;
+    int MtupMss => MtupEnabled && _mtup is { } m ? m.MssCap : int.MaxValue;
 
     /// <summary>
     /// Models tcp_mtu_probing() — net/ipv4/tcp_timer.c — black-hole detection, which tcp_write_timeout() runs on each RTO of
@@ -258,14 +260,17 @@ public sealed partial class TcpSocket
         if (!MtupEnabled)
         {
             MtupEnabled = true;
-            _mtup = NewMtupProbe(); // icsk_mtup.probe_timestamp = tcp_jiffies32
-            return;
+            MtupStart(); // icsk_mtup.probe_timestamp = tcp_jiffies32
         }
-        int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
-        mss = _sim.Profile == Engine.KernelProfile.Linux44
-            ? Math.Max(mss, 68 - TcpHeaderLen)
-            : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
-        _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
+        else
+        {
+            int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
+            mss = _sim.Profile == Engine.KernelProfile.Linux44
+                ? Math.Max(mss, 68 - TcpHeaderLen)
+                : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
+            _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
+        }
+        SyncMtupMss(); // tcp_sync_mss(sk, icsk->icsk_pmtu_cookie)
     }
 
     /// <summary>TCP_RTO_MAX / HZ.</summary>
