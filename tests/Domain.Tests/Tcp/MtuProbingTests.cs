@@ -234,6 +234,34 @@ public class MtuProbingTests
         Assert.Equal(0, Counter(result, MibCounter.TcpExtTCPMTUPSuccess) + Counter(result, MibCounter.TcpExtTCPMTUPFail));
     }
 
+    /// <summary>
+    /// tcp_mtu_check_reprobe(): tcp_probe_threshold 300, so after the lost probe (search_high 1281: a range of 217) the
+    /// search stops; the write at 1.2 s is past tcp_probe_interval (1 s) from probe_timestamp (tcp_init_transfer() at
+    /// 0.1 s): the search restarts (that call sends no probe) and the ACK at 1.3 s sends a 1242-byte probe again. With
+    /// the default 600 s none follows (packetdrill/mtu-probing-2-reprobe-after-tcp-probe-interval-restarts-the-search.pkt,
+    /// Linux 6.18.44).
+    /// </summary>
+    [Theory]
+    [InlineData("1", 1242)]
+    [InlineData("600", 1024)]
+    public void Probing2_AfterTcpProbeInterval_SearchRestartsAndProbesAgain(string interval, int firstAt1300)
+    {
+        var result = PacketdrillRunner.Run($"`sysctl -q net.ipv4.tcp_probe_threshold=300 net.ipv4.tcp_probe_interval={interval} net.ipv4.tcp_slow_start_after_idle=0`\n"
+            + Probing2Connect + """
+            0.300 < . 1:1(0) ack 10361 win 1000 <sack 11603:14675,nop,nop>
+            0.400 < . 1:1(0) ack 20001 win 1000
+            1.200 write(3, ..., 60000) = 60000
+            1.300 < . 1:1(0) ack 40481 win 1000
+
+            """, new PacketdrillOptions { ScriptName = "t.pkt", Record = true });
+
+        Assert.True(result.Passed, result.Output);
+        var data = DataSent(result);
+        Assert.Equal(1024, data.First(d => d.At == Ms(1200)).Len);
+        Assert.Equal((Ms(1300), 40481u, firstAt1300), data.First(d => d.At == Ms(1300)));
+        Assert.Equal(1, Counter(result, MibCounter.TcpExtTCPMTUPFail));
+    }
+
     /// <summary>The client's initial sequence number (the SYN's), so that a test reads relative sequence numbers.</summary>
     static uint IsnOf(ScenarioRunResult result, SegmentSent segment) =>
         result.Simulation.Journal.OfType<SegmentSent>().First(s => s.Host == segment.Host && s.Flags.HasFlag(TcpFlags.Syn)).SeqNo;
