@@ -113,6 +113,7 @@ public sealed partial class TcpSocket
     {
         var skbs = _data?.SndSkbs;
         if (skbs is null) return false;
+        SkbSplitAt(seq); // the send head starts at snd_nxt (a chunk sent before it ended there)
         int i = SndSkbHolding(skbs, seq);
         if (i < 0) return false;
         bool psh = false;
