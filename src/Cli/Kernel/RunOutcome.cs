@@ -68,7 +68,7 @@ internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnl
 
     /// <summary>
     /// Where the engine's run left what the engine models (<c>Simulation.LeftModel</c>: a kernel path it knows it does not
-    /// follow, such as D161's MTU probe); null when it did not, and always on the kernel.
+    /// follow; D161's MTU probe was one until session 40); null when it did not, and always on the kernel.
     /// </summary>
     public string? LeftModel { get; init; }
 

@@ -57,6 +57,9 @@ public enum MibCounter
     TcpExtTCPSYNChallenge,
     TcpExtTCPWinProbe,
     TcpExtTCPKeepAlive,
+    // tcp_mtup_probe_success() and tcp_mtup_probe_failed(): an MTU probe acknowledged, or lost.
+    TcpExtTCPMTUPFail,
+    TcpExtTCPMTUPSuccess,
     TcpExtTCPSynRetrans,
     // cubic's hystart_update(): slow start ended by an ACK train or a delay increase, and the cwnds it ended at.
     TcpExtTCPHystartTrainDetect,
@@ -181,7 +184,7 @@ public sealed class Mib
 
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
-    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
+    /// ends at TCPACKSkippedChallenge; TCPWinProbe, TCPKeepAlive, TCPMTUPFail and TCPMTUPSuccess came in 4.6, TCPMemoryPressuresChrono later in 4.x,
     /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TCPWqueueTooBig in 5.2 (and 4.4.182's backport, past v4.4), TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// TCPMigrateReqSuccess and TCPMigrateReqFailure in 5.14, PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
@@ -189,6 +192,7 @@ public sealed class Mib
     static readonly HashSet<MibCounter> AddedAfter44 =
     [
         MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
+        MibCounter.TcpExtTCPMTUPFail, MibCounter.TcpExtTCPMTUPSuccess,
         MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTCPRcvQDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,

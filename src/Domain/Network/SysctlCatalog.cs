@@ -271,14 +271,11 @@ public static class SysctlCatalog
             DefaultOnly: "TCP Small Queues (tcp_small_queue_check()): the engine has no qdisc or device queue for it to bound"),
         new("net.ipv4.tcp_min_tso_segs", SysctlKind.Integer, "2", 1, U8Max, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_tso_autosize()'s least TSO burst: TSO sizing is modelled at the default only"),
-        // AlsoRuns: 1 is black-hole detection, tcp_mtu_probing() lowering the MSS after tcp_retries1's RTOs; above 1
-        // tcp_mtup_init() enables MTU probing at once and tcp_mtu_probe() sends probes.
-        new("net.ipv4.tcp_mtu_probing", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "tcp_mtup_init() enabling MTU probing from the connection's start, mss_cache at tcp_base_mss's and tcp_mtu_probe()'s probe segments", AlsoRuns: [1]),
-        new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned,
-            DefaultOnly: "tcp_mtu_check_reprobe()'s interval: tcp_mtu_probe()'s probes are not modelled"),
-        new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax,
-            DefaultOnly: "tcp_mtu_probe()'s search threshold: its probes are not modelled"),
+        // 1 is black-hole detection, tcp_mtu_probing() enabling probing and lowering the MSS after tcp_retries1's RTOs;
+        // above 1 tcp_mtup_init() enables MTU probing at once (mss_cache at tcp_base_mss's); tcp_mtu_probe() then probes.
+        new("net.ipv4.tcp_mtu_probing", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_probe_interval", SysctlKind.Integer, "600", 0, uint.MaxValue / Hz, Handler: SysctlHandler.Unsigned),
+        new("net.ipv4.tcp_probe_threshold", SysctlKind.Integer, "8", IntMin, IntMax),
         new("net.ipv4.tcp_no_ssthresh_metrics_save", SysctlKind.Integer, "1", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned,
             DefaultOnly: "tcp_update_metrics() saving ssthresh in the route cache, and tcp_init_metrics() reading it back: not modelled"),
         new("net.ipv4.tcp_pacing_ca_ratio", SysctlKind.Integer, "120", 0, 1000,

@@ -139,6 +139,10 @@ public sealed class SysctlTable
     public int TcpBaseMss { get; private set; }
     /// <summary>net.ipv4.tcp_mtu_probe_floor: the least MSS tcp_mtu_probing() halves to (5.4; linux-4.4: 68 − tcp_header_len instead).</summary>
     public int TcpMtuProbeFloor { get; private set; }
+    /// <summary>net.ipv4.tcp_probe_threshold: tcp_mtu_probe() stops searching once search_high − search_low is below it.</summary>
+    public int TcpProbeThreshold { get; private set; }
+    /// <summary>net.ipv4.tcp_probe_interval (seconds): tcp_mtu_check_reprobe() restarts a finished search this long after the last start.</summary>
+    public uint TcpProbeInterval { get; private set; }
     public long TcpMaxOrphans { get; private set; }
     public long TcpMaxTwBuckets { get; private set; }
     /// <summary>
@@ -250,6 +254,8 @@ public sealed class SysctlTable
         TcpMtuProbing = (int)Get("net.ipv4.tcp_mtu_probing");
         TcpBaseMss = (int)Get("net.ipv4.tcp_base_mss");
         TcpMtuProbeFloor = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_mtu_probe_floor") : 0;
+        TcpProbeThreshold = (int)Get("net.ipv4.tcp_probe_threshold");
+        TcpProbeInterval = (uint)Get("net.ipv4.tcp_probe_interval");
         TcpMaxOrphans = Get("net.ipv4.tcp_max_orphans");
         TcpMaxTwBuckets = Get("net.ipv4.tcp_max_tw_buckets");
         TimeWaitLimit = TcpMaxTwBuckets >= 0 ? TcpMaxTwBuckets : Profile == KernelProfile.Linux44 ? 0 : null;

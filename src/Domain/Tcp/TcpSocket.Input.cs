@@ -299,6 +299,7 @@ public sealed partial class TcpSocket
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), Host.Sysctls.TcpMinSndMss);
         _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
+        SyncMtupMss(); // with search_low as tcp_connect_init()'s tcp_mtup_init() took it (tcp_init_transfer()'s comes after)
         if (_rxOpt.TsOk)
         {
             _rxOpt.TsRecent = peer.TsVal;
@@ -775,7 +776,11 @@ public sealed partial class TcpSocket
                 FastPathCheck();
                 // Only a changed window may raise max_window ("if (tp->snd_wnd != nwin)"): after crossed SYNs snd_wnd
                 // (set scaled by TCP_SYN_RECV) can exceed max_window, and the same window again leaves it.
-                if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin;
+                if (nwin > _snd.MaxWindow)
+                {
+                    _snd.MaxWindow = nwin;
+                    SyncMtupMss(); // "tp->max_window = nwin; tcp_sync_mss(sk, inet_csk(sk)->icsk_pmtu_cookie);"
+                }
             }
             _snd.Wl1 = seg.Seq;
         }
@@ -1011,6 +1016,7 @@ public sealed partial class TcpSocket
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
+            MtupProbeSuccessIfAcked();
             if (!IsSack)
             {
                 RemoveRenoSacks(pktsAcked);

@@ -225,6 +225,8 @@ public sealed partial class TcpSocket
     {
         MtupEnabled = Host.Sysctls.TcpMtuProbing > 1;
         _mtupSearchLow = MssToMtu(Host.Sysctls.TcpBaseMss, timestampHeader);
+        if (MtupEnabled) MtupStart(); // search_high and probe_size reset, probe_timestamp; mss_cache waits for a tcp_sync_mss()
+        else _mtup = null;
     }
 
     /// <summary>tcp_mss_to_mtu(): mss + tcp_header_len + the IPv4 header (an int: a tcp_base_mss near INT_MAX wraps as the kernel's does).</summary>
@@ -240,9 +242,10 @@ public sealed partial class TcpSocket
         - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>
-    /// What tcp_sync_mss() holds mss_cache to while icsk_mtup.enabled: tcp_mtu_to_mss(search_low); no bound otherwise.
+    /// What tcp_sync_mss() holds mss_cache to while icsk_mtup.enabled: tcp_mtu_to_mss(search_low) as the last sync took
+    /// it (<see cref="SyncMtupMss"/>); no bound otherwise.
     /// </summary>
-    int MtupMss => MtupEnabled ? MtuToMss(_mtupSearchLow) : int.MaxValue;
+    int MtupMss => MtupEnabled && _mtup is { } m ? m.MssCap : int.MaxValue;
 
     /// <summary>
     /// Models tcp_mtu_probing() — net/ipv4/tcp_timer.c — black-hole detection, which tcp_write_timeout() runs on each RTO of
@@ -256,45 +259,19 @@ public sealed partial class TcpSocket
         if (Host.Sysctls.TcpMtuProbing == 0) return;
         if (!MtupEnabled)
         {
-            MtupEnabled = true; // probe_timestamp is read by tcp_mtu_check_reprobe() only
-            return;
+            MtupEnabled = true;
+            MtupStart(); // icsk_mtup.probe_timestamp = tcp_jiffies32
         }
-        int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
-        mss = _sim.Profile == Engine.KernelProfile.Linux44
-            ? Math.Max(mss, 68 - TcpHeaderLen)
-            : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
-        _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
+        else
+        {
+            int mss = Math.Min(MtuToMss(_mtupSearchLow) >> 1, Host.Sysctls.TcpBaseMss);
+            mss = _sim.Profile == Engine.KernelProfile.Linux44
+                ? Math.Max(mss, 68 - TcpHeaderLen)
+                : Math.Max(Math.Max(mss, Host.Sysctls.TcpMtuProbeFloor), Host.Sysctls.TcpMinSndMss);
+            _mtupSearchLow = MssToMtu(mss, _rxOpt.TsOk);
+        }
+        SyncMtupMss(); // tcp_sync_mss(sk, icsk->icsk_pmtu_cookie)
     }
-
-    /// <summary>
-    /// The entry of tcp_mtu_probe() — net/ipv4/tcp_output.c — which tcp_write_xmit() (push_one 0) runs first, up to where
-    /// the kernel acts on it: icsk_mtup.enabled with no probe out, TCP_CA_Open, a cwnd of at least 11 and no SACK block or
-    /// D-SACK to send; probe_size = tcp_mtu_to_mss((search_high + search_low) &gt;&gt; 1), search_high being mss_clamp plus
-    /// the headers held to the route's MTU (tcp_mtup_init(), tcp_sync_mss()); a probe_size past tcp_mtu_to_mss(search_high)
-    /// or a range under tcp_probe_threshold, fewer than probe_size + (reordering + 1) · mss_cache bytes unsent, or a
-    /// smaller snd_wnd return -1 (nothing happens); so does a cwnd without room for 2 more when nothing is in flight.
-    /// Past them the kernel either sends a probe segment or returns 0, and tcp_write_xmit() then sends nothing: the engine
-    /// models neither (docs/kernel-check.md D161), so the run is marked as having left the model there.
-    /// (tcp_mtu_check_reprobe() restarts the search tcp_probe_interval, 600 s, after probing was enabled; not followed.)
-    /// </summary>
-    void MtuProbeEntry()
-    {
-        if (!MtupEnabled || _ca.State != CaState.Open || _ca.Cwnd < 11 || NumSacks > 0 || _rxOpt.Dsack) return;
-        int searchHigh = Math.Min(_rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders, Host.RouteMtu(Remote.Address));
-        int probeSize = MtuToMss((searchHigh + _mtupSearchLow) >> 1);
-        if (probeSize > MtuToMss(searchHigh) || searchHigh - _mtupSearchLow < ProbeThreshold) return;
-        long sizeNeeded = probeSize + (_ca.Reordering + 1L) * MssCache;
-        if (unchecked(_snd.WriteSeq - _snd.Nxt) < sizeNeeded || _snd.Wnd < sizeNeeded) return;
-        bool windowHolds = SeqMath.After(unchecked(_snd.Nxt + (uint)sizeNeeded), WndEnd);
-        if (!windowHolds && PacketsInFlight + 2 > _ca.Cwnd && PacketsInFlight == 0) return;
-        _sim.LeaveModel(Host.Name, Tuple.ToString(), "D161",
-            windowHolds || PacketsInFlight + 2 > _ca.Cwnd
-                ? $"tcp_mtu_probe() would wait (return 0) for a {probeSize}-byte MTU probe, and tcp_write_xmit() send nothing"
-                : $"tcp_mtu_probe() would send a {probeSize}-byte MTU probe (search_low {_mtupSearchLow}, search_high {searchHigh})");
-    }
-
-    /// <summary>net.ipv4.tcp_probe_threshold's default (the engine runs no other value).</summary>
-    const int ProbeThreshold = 8;
 
     /// <summary>TCP_RTO_MAX / HZ.</summary>
     const int RtoMaxSec = 120;

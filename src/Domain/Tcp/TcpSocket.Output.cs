@@ -502,8 +502,10 @@ public sealed partial class TcpSocket
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) MstampRefresh(); // tcp_write_xmit()
-        if (sendHead && !pushOne && !lossProbe && !windowProbe) MtuProbeEntry(); // tcp_write_xmit(push_one 0) → tcp_mtu_probe()
-        bool sent = false, rwndLimited = false, deferCwndLimited = false, growAfterChunk = false;
+        // tcp_write_xmit(push_one 0) → tcp_mtu_probe(): "if (!result) return false; else if (result > 0) sent_pkts = 1;"
+        int mtuProbe = sendHead && !pushOne && !lossProbe && !windowProbe ? MtuProbe() : -1;
+        if (mtuProbe == 0) return;
+        bool sent = mtuProbe > 0, rwndLimited = false, deferCwndLimited = false, growAfterChunk = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.

@@ -172,6 +172,7 @@ public sealed partial class TcpSocket
                     TryToOpen();
                     return;
                 }
+                if (MtupProbeFailed()) return; // "MTU probe failure: don't reduce cwnd"
                 EnterRecovery();
                 break;
         }
@@ -406,6 +407,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
+        MtuProbeInconclusive();
         SkbTrimHead(_snd.Una, _rtx[index].Seq); // __tcp_retransmit_skb(): "if (before(TCP_SKB_CB(skb)->seq, tp->snd_una))" tcp_trim_head()
         RetransRecut(index);
         int n = 1;
@@ -890,18 +892,28 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// tcp_limit_reno_sacked(): without SACK, sacked_out (the duplicate ACKs counted) is held to packets_out less the
+    /// holes (lost_out, at least 1); true when it had to be.
+    /// </summary>
+    bool LimitRenoSacked()
+    {
+        int holes = Math.Min(Math.Max(_ca.LostOut, 1), PacketsOut);
+        if (_ca.SackedOut + holes <= PacketsOut) return false;
+        _ca.SackedOut = PacketsOut - holes;
+        return true;
+    }
+
+    /// <summary>min_t(u32, segments, READ_ONCE(net.ipv4.tcp_max_reordering)): the sysctl compared as a u32.</summary>
+    uint MaxReorderingCap(long segments) => Math.Min(unchecked((uint)segments), unchecked((uint)Host.Sysctls.TcpMaxReordering));
+
+    /// <summary>
     /// Models tcp_check_reno_reordering() + tcp_limit_reno_sacked(): more duplicate ACKs than segments out (less
     /// the holes) is reordering — sacked_out capped, tp->reordering raised (at most net.ipv4.tcp_max_reordering),
     /// reord_seen, TCPRenoReorder.
     /// </summary>
-    /// <summary>min_t(u32, segments, READ_ONCE(net.ipv4.tcp_max_reordering)): the sysctl compared as a u32.</summary>
-    uint MaxReorderingCap(long segments) => Math.Min(unchecked((uint)segments), unchecked((uint)Host.Sysctls.TcpMaxReordering));
-
     void CheckRenoReordering(int addend)
     {
-        int holes = Math.Min(Math.Max(_ca.LostOut, 1), PacketsOut);
-        if (_ca.SackedOut + holes <= PacketsOut) return;
-        _ca.SackedOut = PacketsOut - holes;
+        if (!LimitRenoSacked()) return;
         _ca.Reordering = MaxReorderingCap(PacketsOut + addend);
         _ca.ReordSeen++;
         Host.Count(MibCounter.TcpExtTCPRenoReorder);

@@ -82,6 +82,7 @@ public sealed partial class TcpSocket
         _nonagle = default;
         _connectMssCache = 0;
         _mtupSearchLow = 0;
+        _mtup = null; // icsk_mtup zeroed: no probing state
         _rate = RateEstimator.Initial;
         _chrono = default;
         ChronoType = default;

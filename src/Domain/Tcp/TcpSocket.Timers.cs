@@ -61,6 +61,7 @@ public sealed partial class TcpSocket
             // tcp_send_loss_probe(): tcp_fragment() at (pcount − 1) · mss comes before __tcp_retransmit_skb(), so the skb
             // stays cut there when its window test then refuses the probe (the RTO later resends the head skb alone).
             if (cut) SkbSplitAt(_rtx[last].Seq);
+            MtuProbeInconclusive();
             SkbTrimHead(_snd.Una, _rtx[last].Seq); // __tcp_retransmit_skb()'s tcp_trim_head() when the tail is the head skb
             if (!RetransFitWindow(last, out _))
             {

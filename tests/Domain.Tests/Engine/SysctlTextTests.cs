@@ -47,7 +47,6 @@ public class SysctlTextTests
     [InlineData("net.ipv4.tcp_ecn_option", "1", "net.ipv4.tcp_ecn_option: 1 is not simulated, only the kernel's default 2 runs: a different value changes the AccECN option")]
     [InlineData("net.ipv4.tcp_ecn", "3", "net.ipv4.tcp_ecn: '3' is outside 0..2")]
     [InlineData("net.ipv4.tcp_mtu_probing", "00", null)]
-    [InlineData("net.ipv4.tcp_mtu_probing", "2", "net.ipv4.tcp_mtu_probing: 2 is not simulated, only 0 and 1 run: a different value changes tcp_mtup_init() enabling MTU probing")]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "4194304", null)]
     [InlineData("net.ipv4.tcp_limit_output_bytes", "262144", "net.ipv4.tcp_limit_output_bytes: 262144 is not simulated, only the kernel's default 4194304 runs: ")]
     [InlineData("net.ipv4.tcp_min_snd_mss", "47", "net.ipv4.tcp_min_snd_mss: '47' is outside 48..65535")]
@@ -64,14 +63,19 @@ public class SysctlTextTests
     }
 
     /// <summary>
-    /// MTU probing's sysctls as far as black-hole detection runs (<c>MtuProbingTests</c>): tcp_mtu_probing takes 0 and 1 on
-    /// both profiles (above 1 is refused, above), tcp_base_mss any int and tcp_mtu_probe_floor 48..65535 (linux-6 only, 5.4),
+    /// MTU probing's sysctls (<c>MtuProbingTests</c>): tcp_mtu_probing takes 0..255 on both profiles (session 40: above 1
+    /// enables probing at once), tcp_probe_threshold any int, tcp_probe_interval 0..UINT_MAX / HZ, tcp_base_mss any int and
+    /// tcp_mtu_probe_floor 48..65535 (linux-6 only, 5.4),
     /// read back as written; the kernel's bounds still refuse. tcp_ecn 0..2 (classic ECN, TcpSocket.Ecn.cs; 3 refused as
     /// Linux 6.18.44 refuses it), tcp_ecn_fallback 0 and tcp_autocorking 0 (the engine never autocorks): taken.
     /// </summary>
     [Theory]
     [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "1", "1")]
     [InlineData("linux-4.4", "net.ipv4.tcp_mtu_probing", "1", "1")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "2", "2")]
+    [InlineData("linux-6", "net.ipv4.tcp_mtu_probing", "255", "255")]
+    [InlineData("linux-6", "net.ipv4.tcp_probe_threshold", "-1", "-1")]
+    [InlineData("linux-4.4", "net.ipv4.tcp_probe_interval", "0", "0")]
     [InlineData("linux-6", "net.ipv4.tcp_base_mss", "-5", "-5")]
     [InlineData("linux-4.4", "net.ipv4.tcp_base_mss", "512", "512")]
     [InlineData("linux-6", "net.ipv4.tcp_mtu_probe_floor", "300", "300")]
@@ -102,7 +106,7 @@ public class SysctlTextTests
     public void DefaultOnly_EachProfileTakesItsOwnDefaultOnly()
     {
         var defaultOnly = SysctlCatalog.All.Values.Where(d => d.DefaultOnly is not null).ToList();
-        Assert.Equal(21, defaultOnly.Count); // 26 until sys39: tcp_base_mss, tcp_mtu_probe_floor, tcp_ecn_fallback and tcp_autocorking are simulated; 22 until ecn39 (tcp_ecn)
+        Assert.Equal(18, defaultOnly.Count); // 21 until mtu40: tcp_mtu_probing, tcp_probe_interval and tcp_probe_threshold are simulated; 26 until sys39: tcp_base_mss, tcp_mtu_probe_floor, tcp_ecn_fallback and tcp_autocorking are simulated; 22 until ecn39 (tcp_ecn)
         foreach (var profile in new[] { KernelProfile.Linux6, KernelProfile.Linux44 })
             foreach (var def in defaultOnly.Where(d => SysctlCatalog.Exists(d.Name, profile)))
             {
@@ -119,7 +123,7 @@ public class SysctlTextTests
                 foreach (var also in def.AlsoRuns ?? []) Assert.True(new SysctlTable(profile).TrySet(def.Name, also.ToString(), out _), def.Name);
             }
         Assert.Equal("262144", new SysctlTable(KernelProfile.Linux44).Format("net.ipv4.tcp_limit_output_bytes"));
-        Assert.Equal(10, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 14 until sys39 (tcp_base_mss, tcp_ecn_fallback, tcp_autocorking), 11 until ecn39 (tcp_ecn)
+        Assert.Equal(7, defaultOnly.Count(d => SysctlCatalog.Exists(d.Name, KernelProfile.Linux44))); // 10 until mtu40 (tcp_mtu_probing, tcp_probe_*), 14 until sys39 (tcp_base_mss, tcp_ecn_fallback, tcp_autocorking), 11 until ecn39 (tcp_ecn)
         Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_min_snd_mss", KernelProfile.Linux44));
     }
 
@@ -177,7 +181,7 @@ public class SysctlTextTests
             // The catalog's bounds hold on both profiles, but linux-4.4's tcp_tw_reuse is a plain proc_dointvec (any int).
             Assert.Equal(def.Name == "net.ipv4.tcp_tw_reuse", table.TrySet(def.Name, "-1", out _));
         }
-        Assert.Equal(30, taken); // 27 until sys39: tcp_autocorking and tcp_ecn (0 runs), tcp_ecn_fallback // 25 until sys38: tcp_mtu_probing and tcp_stdurg (default 0) // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
+        Assert.Equal(31, taken); // 30 until mtu40: tcp_probe_interval; 27 until sys39: tcp_autocorking and tcp_ecn (0 runs), tcp_ecn_fallback // 25 until sys38: tcp_mtu_probing and tcp_stdurg (default 0) // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl; 23 until session 38 (tcp_workaround_signed_windows, tcp_fwmark_accept)
     }
 
     /// <summary>
