@@ -219,7 +219,7 @@ public static partial class ScenarioExporter
                     return null;
                 case InjectCommand { OptionBytes: { } bytes } inject:
                     return No($"its segment's header holds {bytes} option bytes, which the scenario format cannot write (it lays its options out in "
-                        + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)})");
+                        + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)} bytes)");
                 case InjectCommand inject:
                     var injectStep = Inject(inject, at);
                     _steps.Add(i => injectStep with { Path = Path(i) });
