@@ -234,23 +234,9 @@ public sealed partial class ScenarioRunner
     static string NearMisses(PacketCheck entry, IReadOnlyList<WirePacket> packets)
     {
         var near = packets.Where(p => SameFlagsAndHosts(entry, p)).ToList();
-        if (near.Count == 0) return $"no segment has these flags and hosts{EcnOnly(entry, packets)}";
+        if (near.Count == 0) return "no segment has these flags and hosts";
         var shown = string.Join("; ", near.Take(MaxPacketsShown));
         return near.Count > MaxPacketsShown ? $"with these flags and hosts: {shown}; and {near.Count - MaxPacketsShown} more" : $"with these flags and hosts: {shown}";
-    }
-
-    /// <summary>
-    /// The segments of the entry's hosts whose flags differ from its only in ECE (E) and CWR (W), shown after a check that found
-    /// none: since session 39 they are flags like the others, and a check written without them — a tcp_ecn 1 handshake's SYN is
-    /// "SEW" — said only "no segment has these flags and hosts" (tester40 MEDIUM-1).
-    /// </summary>
-    static string EcnOnly(PacketCheck entry, IReadOnlyList<WirePacket> packets)
-    {
-        const TcpFlags ecn = TcpFlags.Ece | TcpFlags.Cwr;
-        var differ = packets.Where(p => (p.Flags & ~ecn) == (entry.Flags & ~ecn) && SameFlagsAndHosts(entry with { Flags = p.Flags }, p)).ToList();
-        if (differ.Count == 0) return "";
-        var shown = string.Join("; ", differ.Take(MaxPacketsShown));
-        return $"; with them but for E (ECE) or W (CWR): {shown}{(differ.Count > MaxPacketsShown ? $"; and {differ.Count - MaxPacketsShown} more" : "")}";
     }
 
     static string Describe(PacketCheck entry)
