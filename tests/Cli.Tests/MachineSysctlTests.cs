@@ -135,6 +135,41 @@ public sealed class MachineSysctlTests
     });
 
     /// <summary>
+    /// A run killed (SIGKILL) and not yet reaped by its parent is a zombie: its /proc/PID/stat still holds its start time, but it
+    /// has ended — its lock went with its files — so its value is restored by the run that took the lock (tester40 HIGH-1: the
+    /// waiting run counted it alive and ran, as the next one could, with the killed run's tcp_mem on the whole machine). The
+    /// zombie here is a child of a shell that exec'd sleep, which never reaps it. Restores the machine's own tcp_max_orphans.
+    /// </summary>
+    [KernelFact]
+    public void RestoreLeftovers_ValueOfARunKilledButNotYetReaped_Restored() => WithSavedFolder(uid: 0, place =>
+    {
+        // The child reads one byte from the test and exits after the shell became `sleep infinity`, which never waits for it.
+        var start = new System.Diagnostics.ProcessStartInfo("sh", ["-c", "exec 3<&0; head -c1 <&3 >/dev/null & echo $!; exec sleep infinity 3<&-"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        using var parent = System.Diagnostics.Process.Start(start)!;
+        int zombie = int.Parse(parent.StandardOutput.ReadLine()!);
+        try
+        {
+            parent.StandardInput.Write('x');
+            parent.StandardInput.Close();
+            Assert.True(SpinWait.SpinUntil(() => File.ReadAllText($"/proc/{zombie}/stat").Split(") ")[1].StartsWith('Z'), TimeSpan.FromSeconds(30)));
+            var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+            File.WriteAllText(MachineSysctl.Orphans.At(place).Saved, $"{MachineSysctl.Saver(zombie)}\nnet.ipv4.tcp_max_orphans\n{current}\n");
+            Assert.NotNull(MachineSysctl.StartTime(zombie)); // its stat stands, start time and all
+
+            AssertOrphansRestored(place, current, process: zombie);
+        }
+        finally
+        {
+            parent.Kill(); // init reaps the zombie
+            parent.WaitForExit();
+        }
+    });
+
+    /// <summary>
     /// Under the machine's kernel-run lock only this process's saved value is a live run's: a killed run's value whose pid
     /// another process now has (pid 1 here) is restored, not kept for good (review37b S-1: /proc/PID existing kept it, and
     /// with it every --machine-* run refused). Since session 38 the file holds the run's start time too: one pid 1 does not

@@ -227,7 +227,9 @@ public sealed class RunTests
     [Fact]
     public async Task InterruptedWhileAFileRuns_InProcess_StopsItAndStartsNoOther()
     {
-        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--in-process", "--event-budget", "50000000",
+        var json = Path.Combine(Tool.TempFolder(), "report.json");
+        var junit = Path.Combine(Tool.TempFolder(), "report.xml");
+        var (line, _) = cli::SimService.Cli.CommandLine.Parse(["--in-process", "--event-budget", "50000000", "--json", json, "--junit", junit,
             Path.Combine(Tool.RepoRoot, "tests/Cli.Tests/Runaway/keepalive-for-a-century.json"), Path.Combine(Tool.Fixtures, "mixed", "passing.json")],
             cli::SimService.Cli.Commands.RunCommand.Options, cli::SimService.Cli.Commands.RunCommand.Flags);
         var (output, error) = (new StringWriter(), new StringWriter());
@@ -236,10 +238,23 @@ public sealed class RunTests
         await cli::SimService.Cli.Commands.RunCommand.RunAsync(line!, output, error, interrupt.Token);
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("FAIL     ", lines[0]);
-        Assert.Matches(@"^         run error \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
-        Assert.StartsWith("1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (in-process, ", lines[2]);
+        // The file's own line says INTERRUPTED, and the summary counts every file given, as --json does (tester40 LOW-2: "FAIL" and
+        // "1 file" above "0 failed", where --json said files 2 and outcome "failed").
+        Assert.StartsWith("INTERRUPTED ", lines[0]);
+        Assert.Matches(@"^         \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
+        Assert.StartsWith("2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (in-process, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("""{"files":2,"passed":0,"failed":0,"invalid":0,"interrupted":1,"notRun":1}""",
+            System.Text.Json.JsonSerializer.Serialize(report.RootElement.GetProperty("summary").EnumerateObject().Where(p => p.Name != "seconds")
+                .ToDictionary(p => p.Name, p => p.Value.GetInt32())));
+        var file = report.RootElement.GetProperty("files")[0];
+        Assert.Equal("interrupted", file.GetProperty("outcome").GetString());
+        Assert.False(file.TryGetProperty("interrupted", out _));
+        var suite = System.Xml.Linq.XDocument.Load(junit).Root!.Element("testsuite")!;
+        Assert.Equal(["2", "0", "0", "2"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
+        Assert.Matches(@"^interrupted: the run was stopped: the tool was interrupted, at \S+ virtual$",
+            suite.Elements("testcase").First().Element("skipped")!.Attribute("message")!.Value);
     }
 
     /// <summary>
@@ -268,9 +283,9 @@ public sealed class RunTests
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
-        Assert.StartsWith("FAIL     ", lines[0]);
-        Assert.Equal("         run error $: the run was stopped: the tool was interrupted", lines[1]);
-        Assert.StartsWith($"1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (server {url}, ", lines[2]);
+        Assert.StartsWith("INTERRUPTED ", lines[0]);
+        Assert.Equal("         $: the run was stopped: the tool was interrupted", lines[1]);
+        Assert.StartsWith($"2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (server {url}, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
         Assert.Contains("the run was stopped: the tool was interrupted", File.ReadAllText(json));
         // --json's summary counts as the console's (review38a N-5: it said failed 1, and nothing of the interrupt).
@@ -281,7 +296,7 @@ public sealed class RunTests
             summary.TryGetProperty("notRun", out var n) ? n.GetInt32() : -1));
         Assert.Equal([Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json")], report.RootElement.GetProperty("notRun").EnumerateArray().Select(f => f.GetString()));
         var suite = System.Xml.Linq.XDocument.Load(junit).Root!.Element("testsuite")!;
-        Assert.Equal(["2", "0", "1", "1"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
+        Assert.Equal(["2", "0", "0", "2"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
         Assert.Equal("not run: the tool was interrupted before it", suite.Elements("testcase").Last().Element("skipped")!.Attribute("message")!.Value);
     }
 
@@ -296,10 +311,11 @@ public sealed class RunTests
         var summary = new StringWriter();
         var stopped = cli::SimService.Cli.Commands.KernelCommand.Interrupted(files[0], System.Diagnostics.Stopwatch.StartNew());
 
-        ConsoleReport.WriteSummary(summary, [stopped], "real kernel 6.18.44", 1);
+        ConsoleReport.WriteSummary(summary, [stopped], 1, "real kernel 6.18.44", 1);
 
-        // InterruptedWhileAFileRuns_InProcess_StopsItAndStartsNoOther: run's "1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (in-process, …".
-        Assert.Equal("1 file: 0 passed, 0 failed, 0 invalid, 1 interrupted (real kernel 6.18.44, 1.00 s)\n", summary.ToString());
+        // InterruptedWhileAFileRuns_InProcess_StopsItAndStartsNoOther: run's "2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (in-process, …".
+        Assert.Equal("2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (real kernel 6.18.44, 1.00 s)\n", summary.ToString());
+        Assert.Equal(cli::SimService.Cli.Running.FileOutcome.Interrupted, stopped.Outcome);
     }
 
     /// <summary>

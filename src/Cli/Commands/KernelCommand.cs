@@ -84,11 +84,11 @@ public static class KernelCommand
         ConsoleReport.WriteNotRun(error, results.Count, files.Count);
         string mode = $"real kernel {KernelRelease()}";
         double seconds = clock.Elapsed.TotalSeconds;
-        ConsoleReport.WriteSummary(output, results, mode, seconds);
+        var notRun = ConsoleReport.NotRun(files, results.Count);
+        ConsoleReport.WriteSummary(output, results, notRun.Count, mode, seconds);
         if (counters is not null)
             foreach (var text in counters.Summary()) output.WriteLine(text);
         var outputs = new OutputFailures(error, "kernel");
-        var notRun = ConsoleReport.NotRun(files, results.Count);
         if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, notRun, mode, seconds, started));
         if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, notRun, "kernel", null, seconds));
         // Of the scenarios compared: not a script, an interrupted run, a refused or failed set-up (no outcome to compare; tester39
@@ -343,8 +343,9 @@ public static class KernelCommand
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
         new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
 
-    /// <summary>A run the tool's interrupt stopped: failed, with its run error, and counted as interrupted in the summary.</summary>
-    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock) => Failed(file, clock, "stopped: the tool was interrupted") with { Interrupted = true };
+    /// <summary>A run the tool's interrupt stopped: interrupted, saying so.</summary>
+    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock) =>
+        Failed(file, clock, "stopped: the tool was interrupted") with { Outcome = FileOutcome.Interrupted };
 
     /// <summary>The named namespaces a scenario's child left (it was killed, or crashed): /run/netns/simkPID-N, deleted.</summary>
     static void RemoveNamespacesOf(int pid)

@@ -75,7 +75,7 @@ public static class RunCommand
                 }
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result);
-                if (result.Outcome == FileOutcome.Failed && run is not null)
+                if (result.Outcome is FileOutcome.Failed or FileOutcome.Interrupted && run is not null)
                     foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, names.FileName(result.File, artefact), artefact, result, run, client, files, cancellationToken);
                 // A passed file's simulation is deleted (a CI job's runs would fill the tenant's simulations quota);
                 // a failed one's stays for its artefacts and a look, and --keep keeps them all.
@@ -96,8 +96,8 @@ public static class RunCommand
         }
         ConsoleReport.WriteNotRun(error, results.Count, files.Count);
         double seconds = clock.Elapsed.TotalSeconds;
-        ConsoleReport.WriteSummary(output, results, mode, seconds);
         var notRun = ConsoleReport.NotRun(files, results.Count);
+        ConsoleReport.WriteSummary(output, results, notRun.Count, mode, seconds);
         if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, notRun, mode, seconds, started));
         if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, notRun, client is null ? "in-process" : "server", client?.Server.ToString(), seconds));
         return outputs.ExitCode(Outcome(results));
@@ -182,8 +182,8 @@ public static class RunCommand
             {
                 // The request is cancelled with the tool: the file is reported as in process, and the summary and reports follow
                 // (tester38 MEDIUM-6: the exception went past them, and run --server printed nothing for it nor wrote --json).
-                return (new FileResult(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("$", "the run was stopped: the tool was interrupted")],
-                    null, null, null, clock.Elapsed.TotalSeconds) { Interrupted = true }, null);
+                return (new FileResult(file.DisplayPath, file.Format.Kind, FileOutcome.Interrupted, [], [new Problem("$", "the run was stopped: the tool was interrupted")],
+                    null, null, null, clock.Elapsed.TotalSeconds), null);
             }
         }
         if (!run.Valid) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems), run);
@@ -204,8 +204,10 @@ public static class RunCommand
                 ? $"the run was stopped: the tool was interrupted{at}"
                 : $"the run was stopped after {SimServiceClient.Seconds(wallLimit)} s of wall time{at}; --timeout SECONDS allows more")];
         }
-        return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, problems,
-            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds) { Interrupted = run.WallLimitReached && cancellationToken.IsCancellationRequested }, run);
+        var outcome = run.WallLimitReached && cancellationToken.IsCancellationRequested ? FileOutcome.Interrupted
+            : run.Passed ? FileOutcome.Passed : FileOutcome.Failed;
+        return (new FileResult(file.DisplayPath, file.Format.Kind, outcome, run.Checks, problems,
+            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
     }
 
     /// <summary>

@@ -177,14 +177,24 @@ internal sealed class MachineSysctl : IDisposable
     /// process reused after a killed run does not keep the value (review37b S-1), and a live run's value is kept from a run
     /// under any lock file, or none (tester38 MEDIUM-2: under <c>SIMSERVICE_KERNEL_LOCK=FILE</c> a run counted every other
     /// pid dead and restored a running --machine-mem run's tcp_mem mid-run). An older file's pid alone: under the
-    /// machine's lock only this process can be; without it, any process of that pid.
+    /// machine's lock only this process can be; without it, any process of that pid. A process that is exiting — a zombie its
+    /// parent has not reaped, or one inside do_exit() — has ended: its files, the machine's lock with them, were closed in
+    /// exit_files() before exit_notify() made it a zombie, so the next run, waiting for that lock, gets it while the killed
+    /// run's /proc/PID/stat still stands (tester40 HIGH-1: counted alive, and its tcp_mem left set for that run and the next).
     /// </summary>
     static bool Alive(string first) => first.Split(' ') switch
     {
-        [var pid, var start] => int.TryParse(pid, out var id) && id > 0 && StartTime(id) == start,
-        [var pid] => int.TryParse(pid, out var id) && (id == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{id}")),
+        [var pid, var start] => int.TryParse(pid, out var id) && id > 0 && StartTime(id) == start && !Exiting(id),
+        [var pid] => int.TryParse(pid, out var id) && (id == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{id}") && !Exiting(id)),
         _ => false,
     };
+
+    /// <summary>
+    /// Whether process <paramref name="pid"/> is exiting or has exited: PF_EXITING (0x4) in its flags, which exit_signals() sets
+    /// at the start of do_exit(), before exit_files(), and a zombie keeps (/proc/PID/stat's 9th field); state Z or X as well.
+    /// </summary>
+    internal static bool Exiting(int pid) => Stat(pid) is { Length: > 6 } fields
+        && (fields[0] is "Z" or "X" || ulong.TryParse(fields[6], out var flags) && (flags & 0x4) != 0);
 
     /// <summary>A saved file's first line for process <paramref name="pid"/>: its id and start time, which tell it from a later process given the same id.</summary>
     internal static string Saver(int pid) => $"{pid} {StartTime(pid)}";
@@ -194,7 +204,10 @@ internal sealed class MachineSysctl : IDisposable
     /// null when there is no such process. The fields after the command's closing parenthesis are counted: the command
     /// itself may hold spaces and parentheses.
     /// </summary>
-    internal static string? StartTime(int pid)
+    internal static string? StartTime(int pid) => Stat(pid) is { Length: > 19 } fields ? fields[19] : null;
+
+    /// <summary>/proc/PID/stat's fields after the command's closing parenthesis (the state first), or null when there is no such process.</summary>
+    static string[]? Stat(int pid)
     {
         string stat;
         try
@@ -205,8 +218,7 @@ internal sealed class MachineSysctl : IDisposable
         {
             return null;
         }
-        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length > 19 ? fields[19] : null;
+        return stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>A sysctl's text with its words one space apart (tcp_mem reads back tab-separated).</summary>

@@ -16,15 +16,18 @@ public static class ConsoleReport
             case FileOutcome.Passed:
                 output.WriteLine(Shown($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 break;
-            case FileOutcome.Failed:
+            case FileOutcome.Failed or FileOutcome.Interrupted:
+                // An interrupted file is neither passed nor failed (tester40 LOW-2: its line said FAIL, the summary "0 failed"): its
+                // line says so, and what stopped it is no run error.
+                bool stopped = result.Outcome == FileOutcome.Interrupted;
                 int failed = result.FailedChecks.Count();
                 // "all checks passed" said nothing of the checks a stopped run never reached: the count that ran and passed.
                 var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : $"{Count(result.Checks.Count, "check")} passed";
-                if (result.Problems.Count > 0) what += $", {Count(result.Problems.Count, "run error")}";
-                output.WriteLine(Shown($"FAIL     {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
+                if (result.Problems.Count > 0 && !stopped) what += $", {Count(result.Problems.Count, "run error")}";
+                output.WriteLine(Shown($"{(stopped ? "INTERRUPTED" : "FAIL    ")} {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 foreach (var check in result.FailedChecks)
                     output.WriteLine(Shown($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}"));
-                foreach (var problem in result.Problems) output.WriteLine(Shown($"         run error {problem.Path}: {problem.Message}"));
+                foreach (var problem in result.Problems) output.WriteLine(Shown($"         {(stopped ? "" : "run error ")}{problem.Path}: {problem.Message}"));
                 break;
             default:
                 output.WriteLine(Shown($"INVALID  {result.File}  ({Count(result.Problems.Count, "problem")})"));
@@ -33,23 +36,22 @@ public static class ConsoleReport
         }
     }
 
-    public static void WriteSummary(TextWriter output, IReadOnlyList<FileResult> results, string mode, double seconds)
+    /// <param name="notRun">The files given that no run started for (an interrupt stopped the tool before them): counted in the
+    /// files, as <c>--json</c>'s summary counts them (tester40 LOW-2: the console's count was the files run, --json's all given).</param>
+    public static void WriteSummary(TextWriter output, IReadOnlyList<FileResult> results, int notRun, string mode, double seconds)
     {
         var (passed, failed, invalid, interrupted) = Counts(results);
-        output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid"
-            + (interrupted > 0 ? $", {interrupted} interrupted" : "") + $" ({mode}, {seconds:0.00} s)");
+        output.WriteLine($"{Count(results.Count + notRun, "file")}: {passed} passed, {failed} failed, {invalid} invalid"
+            + (interrupted > 0 ? $", {interrupted} interrupted" : "") + (notRun > 0 ? $", {notRun} not run" : "") + $" ({mode}, {seconds:0.00} s)");
     }
 
     /// <summary>
-    /// The files passed, failed, invalid and interrupted, which add up to all: an interrupted file (its outcome Failed) is
-    /// counted as interrupted only — in the console's summary and --json's alike (review38a N-5: --json counted it failed).
+    /// The files passed, failed, invalid and interrupted, which add up to all run — in the console's summary and --json's alike
+    /// (review38a N-5: --json counted an interrupted file failed).
     /// </summary>
-    public static (int Passed, int Failed, int Invalid, int Interrupted) Counts(IReadOnlyList<FileResult> results)
-    {
-        int interrupted = results.Count(r => r.Interrupted);
-        return (results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed) - interrupted,
-            results.Count(r => r.Outcome == FileOutcome.Invalid), interrupted);
-    }
+    public static (int Passed, int Failed, int Invalid, int Interrupted) Counts(IReadOnlyList<FileResult> results) =>
+        (results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed),
+            results.Count(r => r.Outcome == FileOutcome.Invalid), results.Count(r => r.Outcome == FileOutcome.Interrupted));
 
     /// <summary>The files given after the <paramref name="run"/> that ran (an interrupt stopped the tool before them), as shown.</summary>
     public static IReadOnlyList<string> NotRun(IReadOnlyList<ScenarioFile> files, int run) => [.. files.Skip(run).Select(f => f.DisplayPath)];

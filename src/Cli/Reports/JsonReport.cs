@@ -14,11 +14,12 @@ public static class JsonReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    /// <param name="Failed">The files that failed, not counting those interrupted.</param>
+    /// <param name="Files">Every file given: passed, failed, invalid, interrupted and not run add up to it, as in the console's summary.</param>
+    /// <param name="Failed">The files that failed, not counting those interrupted (their <c>outcome</c> is <c>interrupted</c>).</param>
     /// <param name="Differing">With <c>kernel --diff</c>: the scenarios whose outcome differs from the engine's (each file's <c>diff</c> says how).</param>
     /// <param name="Interrupted">The files an interrupt stopped (absent when none): with the others they add up to <paramref name="Files"/>.</param>
     /// <param name="NotRun">The files given that no run started for, the tool interrupted before them (absent when none), named in
-    /// <see cref="Document.NotRun"/>: counted in <paramref name="Files"/> too, as the console says "N of M files not run".</param>
+    /// <see cref="Document.NotRun"/>: counted in <paramref name="Files"/> too.</param>
     public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Differing = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Interrupted = null,

@@ -1,11 +1,16 @@
 namespace SimService.Cli.Running;
 
-/// <summary>How one file came out: every check held, a check failed (or the run hit an error), or the file is not valid input.</summary>
+/// <summary>
+/// How one file came out: every check held, a check failed (or the run hit an error), the file is not valid input, or the
+/// tool was interrupted (Ctrl-C, SIGTERM, SIGHUP) while it ran — neither passed nor failed, in the console, <c>--json</c>
+/// (<c>"outcome": "interrupted"</c>) and <c>--junit</c> (a skipped case) alike (tester40 LOW-2: it was Failed with a flag).
+/// </summary>
 public enum FileOutcome
 {
     Passed,
     Failed,
     Invalid,
+    Interrupted,
 }
 
 /// <summary>One check of a run: what the file expected, what the simulation showed, and at which virtual time.</summary>
@@ -32,13 +37,6 @@ public sealed record FileResult(string File, string Kind, FileOutcome Outcome, I
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<CheckOutcome> FailedChecks => Checks.Where(c => !c.Passed);
-
-    /// <summary>
-    /// The tool was interrupted (Ctrl-C, SIGTERM, SIGHUP) while the file ran: its outcome is Failed, and the summary counts it
-    /// as interrupted, not failed (tester37b LOW-9).
-    /// </summary>
-    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
-    public bool Interrupted { get; init; }
 
     /// <summary>A kernel run's difference report (<c>--diff</c>, <c>--strict</c>); absent otherwise.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]

@@ -220,7 +220,7 @@ public static partial class ScenarioExporter
                 // A header of exactly the laid-out length is the one an inject step writes (review39a N-4: it was refused too).
                 case InjectCommand { OptionBytes: { } bytes } inject when bytes != (inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags):
                     return No($"its segment's header holds {bytes} option bytes, which the scenario format cannot write (it lays its options out in "
-                        + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)})");
+                        + $"{(inject.Options ?? Network.TcpOptions.None).WireLength(inject.Flags)} bytes)");
                 case InjectCommand inject:
                     var injectStep = Inject(inject, at);
                     _steps.Add(i => injectStep with { Path = Path(i) });

@@ -244,7 +244,7 @@ public class ScenarioExporterTests
 
         Assert.Equal(4, export.Refusal!.CommandNumber);
         Assert.Equal("Command 4 (inject) cannot be exported: its segment's header holds 4 option bytes, which the scenario format cannot write "
-            + "(it lays its options out in 0).", export.Refusal.Reason);
+            + "(it lays its options out in 0 bytes).", export.Refusal.Reason); // tester40 LOW-5: "in 0", without its unit
     }
 
     /// <summary>
