@@ -63,7 +63,8 @@ const string usage = """
           --profile loss     draw teardowns during loss recovery instead (bulk writes over a link losing 0–30 % of
                              each direction's segments, the same ones on both sides; close, shutdown, SO_LINGER
                              mid-recovery; tcp_sack, tcp_dsack, tcp_timestamps, tcp_early_retrans, tcp_recovery,
-                             tcp_frto, retries)
+                             tcp_frto, retries, reno/cubic, tcp_slow_start_after_idle with idle gaps between
+                             writes, small SO_SNDBUF/SO_RCVBUF, a last read before a reader's teardown)
           --profile limits   draw many-connection limits instead (connect() churn over 4–40-port ranges to
                              EADDRNOTAVAIL, tcp_tw_reuse, small tcp_max_tw_buckets, bind()/SO_REUSEADDR,
                              client- or server-first closes, SYN to a TIME-WAIT 4-tuple, kills, SO_LINGER {1,0})

@@ -24,7 +24,7 @@ public sealed class LossFuzzTests
     [Fact]
     public void Draw_TwentyCasesOfTwoSeeds_ValidRunOnTheEngineAndDrawWhatTheProfileSays()
     {
-        int asymmetric = 0, bulk = 0, tso = 0, linger = 0, shutdowns = 0, lifted = 0, killed = 0, lingeringKilled = 0;
+        int asymmetric = 0, bulk = 0, tso = 0, linger = 0, shutdowns = 0, lifted = 0, killed = 0, lingeringKilled = 0, idle = 0, sndbuf = 0, rcvbuf = 0, lateReads = 0;
         var sysctls = new HashSet<string>(StringComparer.Ordinal);
         var lost = new HashSet<string>(StringComparer.Ordinal);
         foreach (long seed in new long[] { 1, 2 })
@@ -45,6 +45,13 @@ public sealed class LossFuzzTests
                 if (sends.Any(b => b >= 45 * 1448)) tso++;
                 if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_LINGER")) linger++;
                 if (steps.Any(s => s["call"]?.GetValue<string>() == "shutdown")) shutdowns++;
+                if (sends.Count > 0 && steps.Where(s => s["call"]?.GetValue<string>() == "send").GroupBy(s => s["socket"]!.GetValue<string>())
+                    .Any(g => g.Select(s => AtMs(s["at"]!)).Zip(g.Select(s => AtMs(s["at"]!)).Skip(1), (a, b) => b - a).Any(gap => gap >= 300))) idle++;
+                if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_SNDBUF")) sndbuf++;
+                if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_RCVBUF")) rcvbuf++;
+                // A read on a socket after some other socket's close or shutdown: the peer may be an orphan by then.
+                int firstTeardown = steps.FindIndex(s => s["call"]?.GetValue<string>() is "close" or "shutdown");
+                if (firstTeardown >= 0 && steps.Skip(firstTeardown).Any(s => s["call"]?.GetValue<string>() == "recv")) lateReads++;
                 var killedProcesses = steps.Where(s => s["kill"] is not null).Select(s => s["kill"]!["process"]!.GetValue<string>()).ToList();
                 if (killedProcesses.Count > 0) killed++;
                 if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_LINGER" && s["value"]!["linger"]!.GetValue<int>() > 0
@@ -62,9 +69,23 @@ public sealed class LossFuzzTests
         Assert.InRange(shutdowns, 5, 40);
         Assert.InRange(killed, 3, 30);
         Assert.InRange(lingeringKilled, 1, 30);
+        Assert.InRange(idle, 5, 30);
+        Assert.InRange(sndbuf, 5, 30);
+        Assert.InRange(rcvbuf, 5, 30);
+        Assert.InRange(lateReads, 5, 40);
         Assert.Superset(new HashSet<string>(["net.ipv4.tcp_sack", "net.ipv4.tcp_dsack", "net.ipv4.tcp_timestamps", "net.ipv4.tcp_early_retrans",
-            "net.ipv4.tcp_recovery", "net.ipv4.tcp_frto", "net.ipv4.tcp_retries2", "net.ipv4.tcp_orphan_retries"]), sysctls);
+            "net.ipv4.tcp_recovery", "net.ipv4.tcp_frto", "net.ipv4.tcp_retries2", "net.ipv4.tcp_orphan_retries",
+            "net.ipv4.tcp_congestion_control", "net.ipv4.tcp_slow_start_after_idle"]), sysctls);
         Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
+    }
+
+    /// <summary>A step's time ("37ms", "3952500us", "2s") in milliseconds.</summary>
+    static double AtMs(JsonNode at)
+    {
+        string text = at.GetValue<string>();
+        int unit = text.IndexOfAny(['n', 'u', 'm', 's']);
+        double value = double.Parse(text[..unit], System.Globalization.CultureInfo.InvariantCulture);
+        return text[unit..] switch { "ns" => value / 1e6, "us" => value / 1e3, "ms" => value, _ => value * 1e3 };
     }
 
     static double Ms(JsonNode delay) => double.Parse(delay.GetValue<string>().TrimEnd('m', 's'), System.Globalization.CultureInfo.InvariantCulture);

@@ -12,7 +12,9 @@ namespace SimService.Cli.Fuzz;
 /// both; reads now and then or never; close, shutdown, SO_LINGER {1, 0} (an abort) and a lingering close at random
 /// moments — within a few round trips of the writes (in recovery) or later; recovery sysctls (<c>tcp_sack</c>,
 /// <c>tcp_dsack</c>, <c>tcp_timestamps</c>, <c>tcp_early_retrans</c>, <c>tcp_recovery</c>, <c>tcp_frto</c>,
-/// <c>tcp_retries2</c>, <c>tcp_orphan_retries</c>); the loss lifted at a random moment or never; expect steps; at most
+/// <c>tcp_retries2</c>, <c>tcp_orphan_retries</c>; since session 40 <c>tcp_congestion_control</c> reno or cubic and
+/// <c>tcp_slow_start_after_idle</c> 0 or 1, with idle gaps past the RTO between writes, small SO_SNDBUF and SO_RCVBUF,
+/// and a last read just before a reader's teardown); the loss lifted at a random moment or never; expect steps; at most
 /// 60 s of virtual time. A pure function of (seed, case number), like <see cref="FuzzCase.Draw"/>.
 /// </summary>
 /// <remarks>
@@ -88,15 +90,22 @@ public static class LossFuzzCase
                 var senders = Below(4) switch { 0 => new[] { client, server }, 1 => [server], _ => [client] };
                 foreach (var sender in senders)
                 {
+                    // Since session 40 a small send buffer now and then (its writes partial, the rest queued behind
+                    // the window) and a small receive buffer on the reader (its window closing before the teardown).
+                    var reader = sender == client ? server : client;
+                    if (Chance(0.2)) Add(at, Call(sender, "setsockopt", FuzzSteps.Option("SO_SNDBUF", Pick(new[] { 4096, 8192, 16_384 }))));
+                    if (Chance(0.2)) Add(at, Call(reader, "setsockopt", FuzzSteps.Option("SO_RCVBUF", Pick(new[] { 2048, 4096, 8192 }))));
                     int writes = 1 + Below(3);
                     long t = at;
                     for (int w = 0; w < writes; w++)
                     {
-                        t = Away(t + Ms(1, 60));
+                        // Now and then an idle gap past the RTO before a write (tcp_cwnd_restart() under
+                        // tcp_slow_start_after_idle 1, the cwnd kept under 0); else back to back, cwnd-limited.
+                        t = Away(t + (w > 0 && Chance(0.25) ? Ms(300, 3000) : Ms(1, 60)));
                         Add(t, Call(sender, "send", new JsonObject { ["bytes"] = WriteSize(), ["flags"] = new JsonArray("MSG_DONTWAIT") }));
                     }
                     lastWrite = Math.Max(lastWrite, t);
-                    readers.Add(sender == client ? server : client);
+                    readers.Add(reader);
                 }
             }
 
@@ -120,6 +129,13 @@ public static class LossFuzzCase
                 }
                 if (Chance(0.2)) Add(at = Away(at), new JsonObject { ["expect"] = new JsonObject() });
                 at = Away(at + 6_000_000);
+                // Since session 40 a reader now and then reads once more just before its own teardown: a window that
+                // reopens under a peer that may already have closed (an orphan with data queued behind the window).
+                if (readers.Contains(end) && Chance(0.4))
+                {
+                    Add(at, Call(end, "recv", new JsonObject { ["flags"] = new JsonArray("MSG_DONTWAIT") }));
+                    at = Away(at + Ms(5, 2000));
+                }
                 int kind = Below(100);
                 if (kind < 20)
                 {
@@ -171,6 +187,9 @@ public static class LossFuzzCase
             sysctls.Maybe(0.4, "tcp_retries2", 1 + Below(8));
             sysctls.Maybe(0.4, "tcp_orphan_retries", Below(4));
             sysctls.Maybe(0.3, "tcp_fin_timeout", Pick(new[] { 1, 2, 5, 10 }));
+            // Since session 40: the congestion control (reno or the default cubic) and the restart after idle.
+            sysctls.Maybe(0.3, "tcp_congestion_control", Pick(new[] { "reno", "cubic" }));
+            sysctls.Maybe(0.3, "tcp_slow_start_after_idle", Below(2));
             return sysctls.Host(address);
         }
     }
