@@ -252,9 +252,10 @@ public sealed class RunTests
         Assert.Equal("interrupted", file.GetProperty("outcome").GetString());
         Assert.False(file.TryGetProperty("interrupted", out _));
         var suite = System.Xml.Linq.XDocument.Load(junit).Root!.Element("testsuite")!;
-        Assert.Equal(["2", "0", "0", "2"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
-        Assert.Matches(@"^interrupted: the run was stopped: the tool was interrupted, at \S+ virtual$",
-            suite.Elements("testcase").First().Element("skipped")!.Attribute("message")!.Value);
+        Assert.Equal(["2", "0", "1", "1"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
+        var stopped = suite.Elements("testcase").First().Element("error")!;
+        Assert.Equal("interrupted", stopped.Attribute("type")!.Value);
+        Assert.Matches(@"^interrupted: the run was stopped: the tool was interrupted, at \S+ virtual$", stopped.Attribute("message")!.Value);
     }
 
     /// <summary>
@@ -296,7 +297,7 @@ public sealed class RunTests
             summary.TryGetProperty("notRun", out var n) ? n.GetInt32() : -1));
         Assert.Equal([Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json")], report.RootElement.GetProperty("notRun").EnumerateArray().Select(f => f.GetString()));
         var suite = System.Xml.Linq.XDocument.Load(junit).Root!.Element("testsuite")!;
-        Assert.Equal(["2", "0", "0", "2"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
+        Assert.Equal(["2", "0", "1", "1"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
         Assert.Equal("not run: the tool was interrupted before it", suite.Elements("testcase").Last().Element("skipped")!.Attribute("message")!.Value);
     }
 

@@ -181,11 +181,12 @@ internal sealed class MachineSysctl : IDisposable
     /// parent has not reaped, or one inside do_exit() — has ended: its files, the machine's lock with them, were closed in
     /// exit_files() before exit_notify() made it a zombie, so the next run, waiting for that lock, gets it while the killed
     /// run's /proc/PID/stat still stands (tester40 HIGH-1: counted alive, and its tcp_mem left set for that run and the next).
+    /// One read decides (review40c S-1: with two, a zombie reaped between them counted alive), and no process is an ended one.
     /// </summary>
     static bool Alive(string first) => first.Split(' ') switch
     {
-        [var pid, var start] => int.TryParse(pid, out var id) && id > 0 && StartTime(id) == start && !Exiting(id),
-        [var pid] => int.TryParse(pid, out var id) && (id == Environment.ProcessId || KernelRunLock.Machine is null && Directory.Exists($"/proc/{id}") && !Exiting(id)),
+        [var pid, var start] => int.TryParse(pid, out var id) && id > 0 && Stat(id) is { Length: > 19 } fields && fields[19] == start && !Exiting(fields),
+        [var pid] => int.TryParse(pid, out var id) && (id == Environment.ProcessId || KernelRunLock.Machine is null && Stat(id) is { Length: > 6 } fields && !Exiting(fields)),
         _ => false,
     };
 
@@ -193,8 +194,10 @@ internal sealed class MachineSysctl : IDisposable
     /// Whether process <paramref name="pid"/> is exiting or has exited: PF_EXITING (0x4) in its flags, which exit_signals() sets
     /// at the start of do_exit(), before exit_files(), and a zombie keeps (/proc/PID/stat's 9th field); state Z or X as well.
     /// </summary>
-    internal static bool Exiting(int pid) => Stat(pid) is { Length: > 6 } fields
-        && (fields[0] is "Z" or "X" || ulong.TryParse(fields[6], out var flags) && (flags & 0x4) != 0);
+    internal static bool Exiting(int pid) => Stat(pid) is { Length: > 6 } fields && Exiting(fields);
+
+    /// <summary><see cref="Exiting(int)"/> from <see cref="Stat"/>'s fields.</summary>
+    static bool Exiting(string[] fields) => fields[0] is "Z" or "X" || ulong.TryParse(fields[6], out var flags) && (flags & 0x4) != 0;
 
     /// <summary>A saved file's first line for process <paramref name="pid"/>: its id and start time, which tell it from a later process given the same id.</summary>
     internal static string Saver(int pid) => $"{pid} {StartTime(pid)}";

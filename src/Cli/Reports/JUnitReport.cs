@@ -8,15 +8,15 @@ namespace SimService.Cli.Reports;
 /// <summary>
 /// JUnit XML as GitHub (test-reporter actions), GitLab (<c>artifacts:reports:junit</c>) and Jenkins read it: one
 /// test case per file; a failed check is a <c>failure</c> listing every failed check with expected, actual and
-/// virtual time; an invalid file or a run error is an <c>error</c>; a file an interrupt stopped, or did not let start, is
-/// <c>skipped</c>. A kernel run's difference report (<c>--diff</c>)
+/// virtual time; an invalid file or a run error is an <c>error</c>, and so is a file an interrupt stopped (type
+/// <c>interrupted</c>); one it did not let start is <c>skipped</c>. A kernel run's difference report (<c>--diff</c>)
 /// is the case's <c>system-out</c>, or with <c>--strict</c> a <c>failure</c> of type <c>diff</c> (added to the text of
 /// a failure or error the file already has).
 /// </summary>
 public static class JUnitReport
 {
     /// <param name="notRun">The files given after the last that ran, the tool interrupted before them: each a skipped case (tester39
-    /// LOW-3: they were absent, the suite's count the files run), as is the file the interrupt stopped.</param>
+    /// LOW-3: they were absent, the suite's count the files run).</param>
     public static void Write(string path, IReadOnlyList<FileResult> results, IReadOnlyList<string> notRun, string mode, double seconds, DateTimeOffset started)
     {
         var cases = results.Select(Case).Concat(notRun.Select(Skipped)).ToList();
@@ -72,9 +72,10 @@ public static class JUnitReport
         var checks = string.Join("\n", r.FailedChecks.Select(c => $"{c.Kind} {c.Path} at {c.At}: expected {c.Expected}; actual {c.Actual}"));
         var problems = string.Join("\n", r.Problems.Select(p => p.ToString()));
         if (r.Outcome == FileOutcome.Interrupted)
-            // Neither a failure nor an error (tester40 LOW-2: a run error, where the console and --json counted it neither): skipped,
-            // with what it got to.
-            testCase.Add(new XElement("skipped", new XAttribute("message", $"interrupted: {string.Join("; ", r.Problems.Select(p => p.Message))}"), checks));
+            // An error of its own type, as a test that did not complete is (review40c S-2: skipped, a CI timeout's SIGTERM hid
+            // the file that hung among the files never started); not a run error (tester40 LOW-2).
+            testCase.Add(new XElement("error", new XAttribute("type", "interrupted"),
+                new XAttribute("message", $"interrupted: {string.Join("; ", r.Problems.Select(p => p.Message))}"), checks));
         else if (r.Outcome == FileOutcome.Invalid)
             testCase.Add(new XElement("error", new XAttribute("type", "invalid"),
                 new XAttribute("message", $"invalid {r.Kind}: {ConsoleReport.Count(r.Problems.Count, "problem")}"), problems));

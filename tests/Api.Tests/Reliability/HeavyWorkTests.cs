@@ -32,8 +32,8 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
         await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
         {
             ["Engines:HeavyParallelism"] = "1",
-            // a replay's limit (by default the workload's 300 s): globex's waits it out. Not less: acme's replay is the process's
-            // first and compiles the replay path (tiered compilation off), which took over 3 s at load 50 (session 40's CI).
+            // a replay's limit (by default the workload's 300 s): globex's waits it out. Not less: acme's replay, the first in
+            // its process, took over 3 s at load ≈ 50 in session 40's CI (a 422 work-limit).
             ["Limits:HeavySeconds"] = "15",
         });
         var acme = await factory.TenantClientAsync("acme");
