@@ -209,6 +209,8 @@ public sealed partial class ScriptParser
         var flags = ParseFlags();
         if (direction == PacketDirection.Inbound && flags.Contains('E') && !flags.Contains('S'))
             throw Unsupported(flagsAt, "ECE on an inbound segment without SYN (tcp_ecn_rcv_ecn_echo(): the cwnd reduction an ECN echo starts is not modelled)");
+        if (direction == PacketDirection.Inbound && flags.Contains('S') && flags.Contains('.') && flags.Contains('W'))
+            throw Unsupported(flagsAt, TcpSocket.AccEcnSynAckRefused);
         var seqAt = Cur;
         long seq = ParseInteger("TCP start sequence number", 0, uint.MaxValue);
         Expect(":", "in seq:end(len)");

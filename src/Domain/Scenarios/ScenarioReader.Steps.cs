@@ -400,6 +400,11 @@ internal sealed partial class ScenarioReader
             Error(f!["flags"]!.Value.Path, "ECE on an injected segment without SYN: the cwnd reduction an ECN echo starts (tcp_ecn_rcv_ecn_echo()) is not modelled");
             flags = null;
         }
+        else if (flags is { } synAck && synAck.Has(TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Cwr))
+        {
+            Error(f!["flags"]!.Value.Path, Tcp.TcpSocket.AccEcnSynAckRefused);
+            flags = null;
+        }
         var seq = SeqNo(Required(f, "seq"));
         var ack = f?["ack"] is { } a ? SeqNo(a) : null;
         var win = f?["win"] is { } w ? Int32(w, 0, 65535) : null;

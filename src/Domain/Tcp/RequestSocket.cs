@@ -27,9 +27,14 @@ public sealed class RequestSocket : SimTimer
     bool _resent;
     SimDuration _timeout;
 
-    /// <param name="cookie">A SYN cookie's request (req->syncookie): sent once as TCP_SYNACK_COOKIE, never hashed.</param>
+    /// <param name="cookie">
+    /// A SYN cookie's request (req->syncookie): sent once as TCP_SYNACK_COOKIE, never hashed. tcp_conn_request() clears
+    /// its ecn_ok when the SYN has no usable timestamp (!tmp_opt.tstamp_ok): only the cookie's TSval could carry ECN back
+    /// (cookie_init_timestamp(), cookie_ecn_ok()), so that SYN-ACK is a plain S. and the connection has no ECN.
+    /// </param>
     internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss, bool cookie = false)
-        : this(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie, TcpSocket.EcnCreateRequest(listener.Host, syn))
+        : this(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie,
+            TcpSocket.EcnCreateRequest(listener.Host, syn) && (!cookie || syn.Options.HasTimestamp && listener.Host.Sysctls.TcpTimestamps))
     {
     }
 

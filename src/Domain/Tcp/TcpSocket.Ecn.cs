@@ -71,11 +71,26 @@ public sealed partial class TcpSocket
     /// <summary>tcp_ecn_withdraw_cwr(): tcp_undo_cwnd_reduction() raised ssthresh back, so the reduction is not signalled.</summary>
     void EcnWithdrawCwr() => _ecn &= ~EcnFlags.QueueCwr;
 
-    /// <summary>tcp_ecn_rcv_synack(): the SYN-ACK agrees to ECN with ECE and no CWR, or ECN is off.</summary>
+    /// <summary>
+    /// tcp_ecn_rcv_synack(), called by tcp_rcv_synsent_state_process() when the SYN asked for ECN. linux-4.4: ECN stays on
+    /// with ECE and no CWR, else it is off. 6.18 switches on ACE = AE|CWR|ECE (include/net/tcp_ecn.h): 0 or 7 turn ECN
+    /// off, 1 or 5 keep RFC 3168 mode, and 2, 3, 4, 6 enter TCP_ECN_MODE_ACCECN whatever the SYN asked — the handshake
+    /// ACK then reflects the SYN-ACK's IP codepoint in ACE (tcp_accecn_set_ace(): not-ECT → CWR) and later segments carry
+    /// the CE counter in AE|CWR|ECE. The engine has no AE flag nor AccECN: a SYN-ACK with CWR (ACE 2 or 3) is refused
+    /// where a script or an injection writes one (<see cref="AccEcnSynAckRefused"/>), and marks the run as having left
+    /// the model should one arrive otherwise.
+    /// </summary>
     void EcnRcvSynAck(Segment synAck)
     {
-        if ((_ecn & EcnFlags.Ok) != 0 && (!synAck.Has(TcpFlags.Ece) || synAck.Has(TcpFlags.Cwr))) _ecn &= ~EcnFlags.Ok;
+        if ((_ecn & EcnFlags.Ok) == 0) return;
+        if (_sim.Profile == KernelProfile.Linux6 && synAck.Has(TcpFlags.Cwr))
+            _sim.LeaveModel(Host.Name, Tuple.ToString(), "D169", "tcp_ecn_rcv_synack() would enter AccECN mode (TCP_ECN_MODE_ACCECN) on a SYN-ACK with CWR");
+        if (!synAck.Has(TcpFlags.Ece) || synAck.Has(TcpFlags.Cwr)) _ecn &= ~EcnFlags.Ok;
     }
+
+    /// <summary>Why a scripted or injected SYN-ACK with CWR is refused (<see cref="EcnRcvSynAck"/>).</summary>
+    internal const string AccEcnSynAckRefused = "CWR on an inbound SYN-ACK: to a client that asked for ECN, Linux 6.18's "
+        + "tcp_ecn_rcv_synack() reads ACE 0b010/0b011 as AccECN and enters TCP_ECN_MODE_ACCECN, which is not modelled (docs/kernel-check.md D169)";
 
     /// <summary>tcp_ecn_rcv_syn(): a crossed SYN that does not ask for ECN (ECE and CWR) turns it off.</summary>
     void EcnRcvSyn(Segment syn)

@@ -235,6 +235,21 @@ public class ScriptParserTests
         Assert.Contains("tcp_ecn_rcv_ecn_echo()", e.Message);
     }
 
+    /// <summary>
+    /// An inbound SYN-ACK with CWR — S.W (ACE 0b010) or S.EW (0b011): to a client that asked for ECN, 6.18's
+    /// tcp_ecn_rcv_synack() enters AccECN mode (its handshake ACK then carries CWR), which is not modelled. S.E is classic.
+    /// </summary>
+    [Theory]
+    [InlineData("S.W")]
+    [InlineData("SEW.")]
+    public void InboundSynAckWithCwr_IsUnsupportedWithPosition(string flags)
+    {
+        var e = SingleError($"+0 < {flags} 0:0(0) ack 1 win 65535");
+        Assert.True(e.Unsupported);
+        Assert.Equal(new ScriptPosition(1, 6), e.At);
+        Assert.Contains("TCP_ECN_MODE_ACCECN", e.Message);
+    }
+
     [Fact]
     public void AccEcnAeFlag_IsUnsupportedWithPosition()
     {

@@ -482,6 +482,14 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "SS", "seq": 0 } }""")
             .HasError("$.steps[4].inject.flags");
 
+    /// <summary>A SYN-ACK with CWR (ACE 0b010/0b011) puts an ECN-asking 6.18 client in AccECN mode (tcp_ecn_rcv_synack()): refused.</summary>
+    [Theory]
+    [InlineData("S.W")]
+    [InlineData("S.EW")]
+    public void Parse_InjectSynAckWithCwr_ReportsFlags(string flags) =>
+        ScenarioJson.ParseWithStep($$"""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "{{flags}}", "seq": 0, "ack": 1 } }""")
+            .HasError("$.steps[4].inject.flags", "TCP_ECN_MODE_ACCECN");
+
     [Fact]
     public void Parse_InjectOptions_AreRead()
     {

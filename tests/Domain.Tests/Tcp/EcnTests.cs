@@ -38,6 +38,32 @@ public class EcnTests
     }
 
     /// <summary>
+    /// tcp_conn_request() with want_cookie (tcp_syncookies 2): without a usable timestamp (tmp_opt.tstamp_ok) ecn_ok is
+    /// cleared, as only the cookie's TSval could carry ECN to cookie_ecn_ok() — the SYN-ACK is a plain S. and neither side
+    /// has ECN; with timestamps the cookie SYN-ACK agrees (S.E) and the TSval's ECN bit gives the child ECN. On Linux 6.18.44:
+    /// scenarios/observed-2host-ecn-syncookie-without-timestamps-plain-synack.json.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, "1", "S.E", true)]
+    [InlineData(KernelProfile.Linux6, "0", "S.", false)]
+    [InlineData(KernelProfile.Linux44, "0", "S.", false)]
+    public void Handshake_SynCookie_EcnOnlyWithTimestamps(KernelProfile profile, string timestamps, string synAck, bool ecn)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        foreach (var host in new[] { "client", "server" }) Assert.Null(h.Sim.SetSysctl(host, "net.ipv4.tcp_ecn", "1"));
+        Assert.Null(h.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "2"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", timestamps));
+        var (c, s, _) = h.Establish();
+
+        Assert.Equal("SEW", h.Sent("client").First().Flags.ToLetters());
+        var cookie = h.Sent("server").First();
+        Assert.Equal("tcp_conn_request (TCP_SYNACK_COOKIE)", cookie.Reason);
+        Assert.Equal(synAck, cookie.Flags.ToLetters());
+        Assert.Equal(ecn, c.Info.Ecn);
+        Assert.Equal(ecn, s.Info.Ecn);
+    }
+
+    /// <summary>
     /// tcp_ecn_accept_cwr(): data with CWR on a connection with ECN is ACKed at once (ICSK_ACK_NOW) — the listener's
     /// script without W is ACKed by the delayed-ACK timer 42 ms later (observed on Linux 6.18.44 too).
     /// </summary>
