@@ -63,7 +63,7 @@ public sealed partial class Simulation
     /// </summary>
     public ModelDeparture? LeftModel { get; private set; }
 
-    /// <summary>Notes where the run left the model; only the first departure is kept (no path calls it since D161 was closed in session 40).</summary>
+    /// <summary>Notes where the run left the model; only the first departure is kept (since session 40 only D169's AccECN SYN-ACK, which the script and scenario parsers already refuse).</summary>
     internal void LeaveModel(string host, string socket, string row, string what) =>
         LeftModel ??= new ModelDeparture(Now, host, socket, row, what);
 
