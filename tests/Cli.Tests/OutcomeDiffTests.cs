@@ -398,4 +398,49 @@ public sealed class OutcomeDiffTests
 
         Assert.Equal((1, 0), (KernelCommand.Outcome([Passed(true)], strict: true), KernelCommand.Outcome([Passed(false)], strict: false)));
     }
+    /// <summary>
+    /// A keepalive chain (tcp_keepalive_intvl 1 s, the link dark, so every probe dropped): the engine's probes at 2420, 3424
+    /// and its RST at 4448 ms; <paramref name="kernelMs"/> the kernel's.
+    /// </summary>
+    static (RunOutcome Engine, RunOutcome Kernel) KeepaliveChain(params double[] kernelMs)
+    {
+        (long, string, uint)[] engine = [(2420 * Ms, ".", 1000), (3424 * Ms, ".", 1000), (4448 * Ms, "R.", 1001)];
+        RunOutcome Of(IEnumerable<long> at, int port) => new([.. at.Zip(engine, (t, p) => new OutcomePacket(t, "client", "server", port, 80, p.Item2, p.Item3, 1, 502, 0, "", true))],
+            [], new Dictionary<string, Dictionary<string, long>>());
+        return (Of(engine.Select(p => p.Item1), 40000), Of(kernelMs.Select(t => (long)Math.Round(t * Ms)), 51234));
+    }
+
+    /// <summary>
+    /// tester40 LOW-4 (f4-keepalive-tw-buckets-ecn-toggle.json, 1 run of 2): the kernel's first probe one jiffy late (+4.058 ms,
+    /// the harness), so its keepalive_intvl timer (250 jiffies, wheel level 1, 8-jiffy buckets) rounded a bucket later: +36.091
+    /// and +32.106 ms for the rest of the chain. The chain is the harness's timing too, each line saying why; no difference.
+    /// </summary>
+    [Fact]
+    public void Compare_ChainAfterAHarnessLateTimer_SetApartAsTiming()
+    {
+        var (engine, kernel) = KeepaliveChain(2424.058, 3460.091, 4480.106);
+
+        var report = OutcomeDiff.Compare(engine, kernel, Tolerance);
+
+        Assert.Equal((0, 3), (report.Differences, report.Timing));
+        Assert.Contains("  timing: engine 3424ms ~1>~1 . seq=1000 ack=1 win=502 len=0 (dropped) | kernel 3460.091ms ~1>~1 . seq=1000 ack=1 win=502 len=0 (dropped) "
+            + "— time +36.091 ms, a timer chain after a late one: +32.033 ms through the wheel's 32 ms buckets", report.Lines);
+    }
+
+    /// <summary>
+    /// The chain rule sets apart only what the wheel explains: the same +36 ms with the first probe on time (nothing late to
+    /// follow), or a second probe 80 ms late after a late first one (more than a 32 ms bucket and a jiffy), stay differences.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 2420.2, 3460.091, 4480.106 }, 2)]
+    [InlineData(new[] { 2424.058, 3504.0, 4528.0 }, 2)]
+    public void Compare_ShiftTheWheelDoesNotExplain_StaysADifference(double[] kernelMs, int differences)
+    {
+        var (engine, kernel) = KeepaliveChain(kernelMs);
+
+        var report = OutcomeDiff.Compare(engine, kernel, Tolerance);
+
+        Assert.Equal(differences, report.Differences);
+        Assert.Contains(report.Items, item => item is { Kind: "packet", What: "time" });
+    }
 }

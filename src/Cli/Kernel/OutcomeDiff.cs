@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SimService.Cli.Running;
+using SimService.Domain.Engine;
 
 namespace SimService.Cli.Kernel;
 
@@ -107,6 +108,20 @@ internal static partial class OutcomeDiff
     public static bool HarnessTiming(IReadOnlyCollection<string> fields) =>
         fields.Count > 0 && fields.All(f => IsHarnessTime(f) || IsnClock(f));
 
+    /// <summary>
+    /// Whether a segment <paramref name="gapNs"/> after a pair the harness's timing set apart (the kernel's side late) may be
+    /// moved by <paramref name="shiftChangeNs"/> more than it by that lateness alone: a timer armed from the late segment
+    /// (keepalive_intvl, an RTO) starts a jiffy later, and calc_index() rounds its expiry up to its wheel level's bucket
+    /// (<see cref="Jiffies.Granularity"/>: a 1000 ms timer is 250 jiffies, level 1, 8-jiffy buckets), so the start's one jiffy
+    /// can become a whole bucket, 32 ms (tester40 LOW-4: probes 2 and 3 of a keepalive chain +36 and +32 ms after a first probe
+    /// one jiffy late) — at most a bucket and one more jiffy of the segment's own harness timing, either way.
+    /// </summary>
+    internal static bool WheelMoved(long gapNs, long shiftChangeNs) =>
+        Math.Abs(shiftChangeNs) <= (WheelGranularityMs(gapNs) + 1000 / Jiffies.Hz) * 1_000_000L;
+
+    /// <summary>The wheel's bucket (ms) for a timer <paramref name="gapNs"/> long.</summary>
+    static long WheelGranularityMs(long gapNs) => Jiffies.Granularity(gapNs / Jiffies.Tick.Ns) * (1000 / Jiffies.Hz);
+
     /// <summary>A <c>time ±N ms</c> field at most <see cref="HarnessTimingMs"/> off.</summary>
     internal static bool IsHarnessTime(string field) =>
         field.StartsWith("time ", StringComparison.Ordinal) && Math.Abs(double.Parse(field["time ".Length..].Replace(" ms", "", StringComparison.Ordinal),
@@ -152,6 +167,8 @@ internal static partial class OutcomeDiff
             var found = new List<(string Line, DiffItem Item)>();
             void Found(string line, DiffItem item) => found.Add((line, item with { Text = $"packets {where}: {line}" }));
             int alike = 0, timeOnly = 0, content = 0, timing = 0;
+            // The previous pair of a chain the harness's lateness moved (set apart as timing): its engine time and shift.
+            (long EngineAt, long Shift)? late = null;
             foreach (var (i, j) in pairs)
             {
                 if (i >= 0 && j >= 0)
@@ -159,12 +176,20 @@ internal static partial class OutcomeDiff
                     var what = Differences(e[i], k[j]);
                     long dt = k[j].AtNs - e[i].AtNs;
                     if (Math.Abs(dt) > tolerance) what.Add($"time {Signed(dt)}");
+                    var previous = late;
+                    late = null;
                     if (what.Count == 0)
                     {
                         alike++;
                         continue;
                     }
                     bool harness = HarnessTiming(what), onlyTime = !harness && what.Count == 1 && Math.Abs(dt) > tolerance;
+                    if (onlyTime && previous is { } before && WheelMoved(e[i].AtNs - before.EngineAt, dt - before.Shift))
+                    {
+                        (harness, onlyTime) = (true, false);
+                        what.Add($"a timer chain after a late one: {Signed(dt - before.Shift)} through the wheel's {WheelGranularityMs(e[i].AtNs - before.EngineAt)} ms buckets");
+                    }
+                    if (harness && dt > 0) late = (e[i].AtNs, dt);
                     if (harness) timing++;
                     else if (onlyTime) timeOnly++;
                     else content++;

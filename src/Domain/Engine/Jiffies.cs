@@ -61,6 +61,12 @@ public static class Jiffies
         return ((expires >> shift) + 1) << shift;
     }
 
+    /// <summary>
+    /// The granularity (jiffies: 1, 8, 64 …) of the wheel level a timer <paramref name="delta"/> jiffies away is queued on:
+    /// how far calc_index() may round its expiry up, so how far a start one jiffy later may move it.
+    /// </summary>
+    public static long Granularity(long delta) => 1L << LvlShift(Level(Math.Max(0, delta)));
+
     /// <summary>calc_wheel_index()'s level for <c>delta = expires − clk</c> (0 for a timer already due).</summary>
     static int Level(long delta)
     {

@@ -144,10 +144,13 @@ public sealed partial class ScenarioRunner
             && (check.Sack is not { } sack || sack.SequenceEqual(packet.RelativeSack));
     }
 
-    static bool SameFlagsAndHosts(PacketCheck entry, WirePacket packet) =>
-        packet.Flags == entry.Flags
-        && IsEndpoint(entry.From, packet.From, packet.Tuple.Local)
-        && IsEndpoint(entry.To, packet.To, packet.Tuple.Remote);
+    static bool SameFlagsAndHosts(PacketCheck entry, WirePacket packet) => packet.Flags == entry.Flags && SameHosts(entry, packet);
+
+    static bool SameHosts(PacketCheck entry, WirePacket packet) =>
+        IsEndpoint(entry.From, packet.From, packet.Tuple.Local) && IsEndpoint(entry.To, packet.To, packet.Tuple.Remote);
+
+    /// <summary>ECN's two header flags (RFC 3168): a tcp_ecn 1 client's SYN is "SEW", the answer "S.E", a reduction's data "P.W".</summary>
+    const TcpFlags EcnFlags = TcpFlags.Ece | TcpFlags.Cwr;
 
     static bool IsEndpoint(PacketEndpoint? expected, string host, Endpoint endpoint) =>
         expected is null || (expected.Host == host && (expected.Port is not { } port || endpoint.Port == port));
@@ -197,7 +200,7 @@ public sealed partial class ScenarioRunner
         {
             var actual = found[e] >= 0
                 ? packets[found[e]].ToString()
-                : $"no matching segment{(after is { } t ? $" after {t}" : "")}; {NearMisses(entries[e], packets)}";
+                : $"no matching segment{(after is { } t ? $" after {t}" : "")}; {NearMisses(entries[e], packets, slack)}";
             add(CheckKinds.Packets, JsonPath.Item(path, e), found[e] >= 0, Describe(entries[e]), actual);
             if (found[e] >= 0) after = packets[found[e]].At;
         }
@@ -230,11 +233,21 @@ public sealed partial class ScenarioRunner
         }
     }
 
-    /// <summary>Segments with the entry's flags and hosts that failed on time, length or numbers: what the reader needs to see.</summary>
-    static string NearMisses(PacketCheck entry, IReadOnlyList<WirePacket> packets)
+    /// <summary>
+    /// Segments with the entry's flags and hosts that failed on time, length or numbers: what the reader needs to see. With
+    /// none, the segments of those hosts that match in all but ECN's E/W (tester40 MEDIUM-1: a tcp_ecn 1 client's SYN is "SEW",
+    /// and an entry "S" at its time found nothing).
+    /// </summary>
+    static string NearMisses(PacketCheck entry, IReadOnlyList<WirePacket> packets, SimDuration slack)
     {
         var near = packets.Where(p => SameFlagsAndHosts(entry, p)).ToList();
-        if (near.Count == 0) return "no segment has these flags and hosts";
+        if (near.Count == 0)
+        {
+            var ecn = packets.Where(p => p.Flags != entry.Flags && (p.Flags & ~EcnFlags) == (entry.Flags & ~EcnFlags)
+                && Matches(entry with { Flags = p.Flags }, p, slack)).Take(MaxPacketsShown).ToList();
+            return ecn.Count == 0 ? "no segment has these flags and hosts"
+                : $"no segment has these flags and hosts; this one differs only by ECN's E/W (E ECE, W CWR): {string.Join("; ", ecn)}";
+        }
         var shown = string.Join("; ", near.Take(MaxPacketsShown));
         return near.Count > MaxPacketsShown ? $"with these flags and hosts: {shown}; and {near.Count - MaxPacketsShown} more" : $"with these flags and hosts: {shown}";
     }

@@ -300,4 +300,32 @@ public class PacketMatchingTests
         Assert.Contains("no matching segment", check.Actual);
         Assert.Contains("100ms client:", check.Actual);
     }
+    /// <summary>
+    /// tester40 MEDIUM-1: both hosts tcp_ecn 1, so the client's SYN is "SEW" and the answer "S.E" (tcp_ecn_send_syn(),
+    /// tcp_ecn_make_synack()). Entries written "S" and "S." at those times find nothing with those flags; the actual names the
+    /// segment that matches but for ECN's E/W. The FIN at 100 ms, with no E/W difference, still matches.
+    /// </summary>
+    [Fact]
+    public void Packets_FlagsDifferOnlyByEcn_ActualNamesTheSegment()
+    {
+        var json = """
+            {"name":"ecnjudge","hosts":{"client":{"address":"10.0.0.1","sysctls":{"net.ipv4.tcp_ecn":1}},"server":{"address":"10.0.0.2","sysctls":{"net.ipv4.tcp_ecn":1}}},
+             "links":[{"between":["client","server"],"delay":"5ms"}],
+             "steps":[{"at":"0ms","host":"server","call":"listen","port":80,"as":"l"},{"at":"1ms","host":"client","call":"connect","to":"server:80","as":"c"},
+              {"at":"1ms","host":"server","call":"accept","socket":"l","as":"s"},{"at":"100ms","host":"client","call":"close","socket":"c"}],
+             "expect":{"packets":[{"from":"client","to":"server","flags":"S","at":"1ms"},{"from":"server","to":"client","flags":"S.","at":"6ms"},
+              {"from":"client","to":"server","flags":"F.","at":"100ms"},{"from":"client","to":"server","flags":"R"}]}}
+            """;
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.Equal("no matching segment; no segment has these flags and hosts; this one differs only by ECN's E/W (E ECE, W CWR): "
+            + "1ms client:54660 > server:80 SEW seq=0 ack=0 win=64240 len=0 <mss 1460,sackOK,TS val 2359046878 ecr 0,wscale 10>",
+            RunnerAssert.Check(result, "$.expect.packets[0]").Actual);
+        Assert.Equal("no matching segment; no segment has these flags and hosts; this one differs only by ECN's E/W (E ECE, W CWR): "
+            + "6ms server:80 > client:54660 S.E seq=0 ack=1 win=65160 len=0 <mss 1460,sackOK,TS val 1292659645 ecr 2359046878,wscale 10>",
+            RunnerAssert.Check(result, "$.expect.packets[1]").Actual);
+        Assert.True(RunnerAssert.Check(result, "$.expect.packets[2]").Passed);
+        Assert.Equal("no matching segment after 100ms; no segment has these flags and hosts", RunnerAssert.Check(result, "$.expect.packets[3]").Actual);
+    }
 }
