@@ -113,6 +113,26 @@ public sealed class KernelRunLockTests
             + "(SIMSERVICE_KERNEL_LOCK=FILE names another lock file, =off turns it off)"], lines);
     }
 
+    /// <summary>
+    /// A folder or a FIFO planted at the lock's name (in /run/lock every user may) is refused loudly, not waited on nor
+    /// taken as a lock (review40a S-5: a folder let every run go on unlocked, a FIFO hung every root run in open()).
+    /// </summary>
+    [Theory]
+    [InlineData("folder")]
+    [InlineData("FIFO")]
+    public async Task Take_AFolderOrFifoAtTheName_RefusedSaid_NeverWaitedOn(string planted)
+    {
+        var runLock = new KernelRunLock(Path.Combine(Tool.TempFolder(), "kernel.lock"));
+        if (planted == "folder") Directory.CreateDirectory(runLock.Path);
+        else using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", runLock.Path)) mkfifo.WaitForExit();
+        var said = new StringWriter();
+
+        (await Task.Run(() => runLock.Take(said)).WaitAsync(Bound)).Dispose();
+
+        Assert.StartsWith($"simservice: kernel: cannot open the lock file {runLock.Path}: it is a {planted}, not a regular file; running without",
+            said.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Ctrl-C while waiting: the wait ends with OperationCanceledException and nothing is held or queued.</summary>
     [Fact]
     public async Task Take_CancelledWhileWaiting_GivesUpHoldingNothing()

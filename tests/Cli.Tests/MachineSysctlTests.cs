@@ -497,6 +497,25 @@ public sealed class MachineSysctlTests
     }
 
     /// <summary>Runs <paramref name="test"/> with the saved values in a folder of its own (mode 0700), which must be owned by <paramref name="uid"/>.</summary>
+    /// <summary>
+    /// A value a build from before session 40 saved in its older folder (/run/lock, every user's) is named, once per sysctl,
+    /// and neither read nor removed (review40a S-1: it was never restored nor mentioned, so a killed run's value stayed set).
+    /// </summary>
+    [Fact]
+    public void RestoreLeftovers_AValueInTheOlderFolder_Named_NotRead() => WithSavedFolder(Libc.geteuid(), place =>
+    {
+        var older = Tool.TempFolder();
+        var file = $"{older}/simservice-kernel.net.ipv4.tcp_mem.saved";
+        File.WriteAllText(file, $"{GonePid()}\nnet.ipv4.tcp_mem\n1 2 3\n");
+        var said = new StringWriter();
+
+        MachineSysctl.RestoreLeftovers(said, place with { OlderFolder = older });
+
+        Assert.Equal($"simservice: kernel: a value to restore from an older simservice is in {file}: not read (that folder is every user's); " +
+            "if a kernel run of yours was killed, write the machine's own value back by hand (sysctl -w net.ipv4.tcp_mem=\"…\"), then remove it\n", said.ToString());
+        Assert.True(File.Exists(file));
+    });
+
     private static void WithSavedFolder(uint uid, Action<SavedPlace> test)
     {
         var folder = Tool.TempFolder();

@@ -125,7 +125,7 @@ internal sealed class KernelRunLock(string path)
     /// <summary>Whether some descriptor holds the lock now (probed with a descriptor of its own: this process's hold counts).</summary>
     public bool HeldOnMachine()
     {
-        int fd = Open(path);
+        int fd = Open(path, out _);
         if (fd < 0) return false;
         try
         {
@@ -140,11 +140,28 @@ internal sealed class KernelRunLock(string path)
     /// <summary>
     /// Opens a lock file, making it only when it is missing: an O_CREAT open of another user's file in a sticky folder
     /// (/tmp) is refused even to root under fs.protected_regular (may_create_in_sticky()).
+    /// Never follows a symbolic link, never waits on a FIFO (O_NOFOLLOW|O_NONBLOCK), and takes only a regular file: the
+    /// machine's lock is in /run/lock, which every user may write, and a directory planted at its name let every run go on
+    /// unlocked, a FIFO hung every root run in open() (review40a S-5). The name stays /run/lock's, so a build of another
+    /// session on the machine still takes the same lock. -1 with <paramref name="why"/> when it is not used.
     /// </summary>
-    static int Open(string file)
+    static int Open(string file, out string? why)
     {
-        int fd = Libc.open(file, Libc.O_RDONLY | Libc.O_CLOEXEC);
-        return fd >= 0 || Libc.Errno != Libc.ENOENT ? fd : Libc.open_mode(file, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
+        int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK;
+        int fd = Libc.open(file, flags);
+        if (fd < 0 && Libc.Errno == Libc.ENOENT) fd = Libc.open_mode(file, flags | Libc.O_CREAT, 0b110_110_110);
+        if (fd < 0)
+        {
+            why = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(Libc.Errno);
+            return -1;
+        }
+        var statx = new byte[Libc.StatxSize];
+        int type = Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE, statx) == 0
+            ? System.Runtime.InteropServices.MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset)) & 0xF000 : -1;
+        why = type == 0x8000 ? null : type == 0x4000 ? "it is a folder, not a regular file" : type == 0x1000 ? "it is a FIFO, not a regular file" : "it is not a regular file";
+        if (why is null) return fd;
+        Libc.close(fd);
+        return -1;
     }
 
     bool _toldCannotOpen;
@@ -152,10 +169,10 @@ internal sealed class KernelRunLock(string path)
     /// <summary>Opens a lock file; when it cannot, says why (once a process) and that the run goes ahead without the lock.</summary>
     int Open(string file, TextWriter waiting)
     {
-        int fd = Open(file);
+        int fd = Open(file, out var why);
         if (fd >= 0 || _toldCannotOpen) return fd;
         _toldCannotOpen = true;
-        waiting.WriteLine($"simservice: kernel: cannot open the lock file {file}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(Libc.Errno)}; "
+        waiting.WriteLine($"simservice: kernel: cannot open the lock file {file}: {why}; "
             + "running without the one-run-at-a-time lock (SIMSERVICE_KERNEL_LOCK=FILE names another lock file, =off turns it off)");
         return fd;
     }

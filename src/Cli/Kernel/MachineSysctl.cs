@@ -128,6 +128,7 @@ internal sealed class MachineSysctl : IDisposable
     public static void RestoreLeftovers(TextWriter error, SavedPlace? place = null)
     {
         place ??= SavedPlace.Machine;
+        NameOlderLeftovers(error, place);
         // A folder others may use holds nothing to trust (review39a S-2); made here when missing, so that it is root's from the start.
         if (SavedValue.Folder(place) is { } unused)
         {
@@ -169,6 +170,20 @@ internal sealed class MachineSysctl : IDisposable
             kind.Restore(value, error);
             error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {value}, left set on the whole machine by a run that did not end (process {saved[0].Split(' ')[0]})");
         }
+    }
+
+    /// <summary>
+    /// Names, never reads, a value a build from before session 40 left to restore in /run/lock (review40a S-1): that folder is
+    /// every user's, so its file is not trusted (review39a S-2), but a run killed under such a build left the machine's sysctl
+    /// set, and the first run of this build would otherwise say nothing of it.
+    /// </summary>
+    static void NameOlderLeftovers(TextWriter error, SavedPlace place)
+    {
+        if (place.OlderFolder is not { } older) return;
+        foreach (var sysctl in new[] { Orphans, Mem }.Select(k => k.Sysctl))
+            if ($"{older}/simservice-kernel.{sysctl}.saved" is var path && SavedValue.Exists(path))
+                error.WriteLine($"simservice: kernel: a value to restore from an older simservice is in {path}: not read (that folder is every user's); " +
+                    $"if a kernel run of yours was killed, write the machine's own value back by hand (sysctl -w {sysctl}=\"…\"), then remove it");
     }
 
     /// <summary>

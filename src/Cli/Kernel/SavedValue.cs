@@ -40,6 +40,10 @@ internal static class SavedValue
         };
     }
 
+    /// <summary>Whether a name is at <paramref name="path"/> (of any type; a symbolic link is not followed).</summary>
+    public static bool Exists(string path) =>
+        Libc.statx(Libc.AT_FDCWD, path, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE, new byte[Libc.StatxSize]) == 0;
+
     internal static string Whose(uint owner) => owner == 0 ? "root" : $"uid {owner}";
 
     /// <summary>
@@ -138,8 +142,11 @@ internal static class SavedValue
 /// place of its own instead of changing a process-wide setting that a kernel run on another test's thread would read
 /// (review37b N-2).
 /// </summary>
-internal sealed record SavedPlace(string Folder, uint Owner)
+internal sealed record SavedPlace(string Folder, uint Owner, string? OlderFolder = null)
 {
-    /// <summary>/run/simservice-kernel, root's (as whom kernel runs) and root's alone: mode 0700 (<see cref="SavedValue.Folder"/>).</summary>
-    public static readonly SavedPlace Machine = new("/run/simservice-kernel", 0);
+    /// <summary>
+    /// /run/simservice-kernel, root's (as whom kernel runs) and root's alone: mode 0700 (<see cref="SavedValue.Folder"/>).
+    /// Builds before session 40 kept the values in /run/lock (<see cref="OlderFolder"/>), where they are named, never read.
+    /// </summary>
+    public static readonly SavedPlace Machine = new("/run/simservice-kernel", 0, "/run/lock");
 }
