@@ -126,7 +126,7 @@ public sealed partial class TcpSocket
         if (i < skbs.Count) SndSkbAt(skbs, i).Seq = end;
         long truesize = SndSkbHeadTruesize + (end - seq);
         QueueWmem(truesize);
-        skbs.Insert(i, new SndSkb(seq, end, truesize));
+        skbs.Insert(i, new SndSkb(seq, end, truesize) { Psh = psh }); // tcp_eat_one_skb() ORs the eaten skbs' flags into nskb's
         return psh;
     }
 
@@ -148,14 +148,15 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_mtup_probe_success() — net/ipv4/tcp_input.c — which tcp_clean_rtx_queue() runs when an ACK of new data
     /// reaches probe_seq_end: prior_ssthresh = tcp_current_ssthresh(); cwnd scaled by the old MTU over the probe's,
-    /// cwnd · tcp_mss_to_mtu(mss_cache) / probe_size (at least 1); snd_cwnd_cnt 0, snd_cwnd_stamp now, ssthresh =
+    /// cwnd · tcp_mss_to_mtu(mss_cache) / probe_size (at least 1; linux-4.4: may be 0); snd_cwnd_cnt 0, snd_cwnd_stamp now, ssthresh =
     /// tcp_current_ssthresh() with the new cwnd; search_low = probe_size, and tcp_sync_mss() takes its MSS. TCPMTUPSuccess.
     /// </summary>
     void MtupProbeSuccessIfAcked()
     {
         if (_mtup is not { } m || m.ProbeSize == 0 || SeqMath.After(m.SeqEnd, _snd.Una)) return;
         _ca.PriorSsthresh = CurrentSsthresh;
-        _ca.Cwnd = (int)Math.Max(1L, (long)_ca.Cwnd * MssToMtu(MssCache, _rxOpt.TsOk) / m.ProbeSize);
+        long cwnd = (long)_ca.Cwnd * MssToMtu(MssCache, _rxOpt.TsOk) / m.ProbeSize;
+        _ca.Cwnd = (int)(_sim.Profile == KernelProfile.Linux44 ? cwnd : Math.Max(1L, cwnd)); // 4.4: u32, no max_t(1U, …) (5.19)
         _cwnd.Cnt = 0;
         _cwnd.Stamp = Jiffies32;
         _ca.Ssthresh = CurrentSsthresh;

@@ -194,6 +194,32 @@ public class MtuProbingTests
     }
 
     /// <summary>
+    /// tcp_enter_loss(): "Disable F-RTO on path MTU probing". The probe at 0.2 s and the burst after it are never
+    /// acknowledged; the TLP sends new data (0.408 s) and the RTO (0.736 s) resends the head at the MSS while the probe
+    /// is still out, so the ACK of that retransmission gets conventional recovery — the rest of the head (218 bytes)
+    /// resent — not F-RTO's new data (31059). Linux 6.18.44 (kernel --record, 3 runs) sends 11385:11603 at 0.8 s.
+    /// </summary>
+    [Fact]
+    public void Probing2_RtoWithTheProbeOut_NoFrto_HeadResent()
+    {
+        var result = PacketdrillRunner.Run("""
+            `sysctl -q net.ipv4.tcp_mtu_probing=2`
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0...0.100 connect(3, ..., ...) = 0
+             +.1 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7,nop,nop,sackOK>
+               +0 write(3, ..., 40000) = 40000
+            0.200 < . 1:1(0) ack 10361 win 1000
+            0.800 < . 1:1(0) ack 11385 win 1000
+
+            """, new PacketdrillOptions { ScriptName = "t.pkt", Record = true });
+
+        Assert.True(result.Passed, result.Output);
+        var data = DataSent(result);
+        Assert.Equal((Ms(736), 10361u, 1024), data.Single(d => d.At == Ms(736)));
+        Assert.Equal((Ms(800), 11385u, 218), data.First(d => d.At == Ms(800)));
+    }
+
+    /// <summary>
     /// The probe acknowledged at 0.3 s: tcp_mtup_probe_success() scales cwnd 19 by 1064 / 1282 (15), slow start adds the
     /// 10 segments acknowledged (25), search_low 1282 and mss_cache 1242 (TCPMTUPSuccess). The next write opens with the
     /// next probe, tcp_mtu_to_mss((1500 + 1282) &gt;&gt; 1) = 1351; its ACK makes mss_cache 1351.
