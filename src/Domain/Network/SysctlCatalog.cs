@@ -573,12 +573,13 @@ public static class SysctlCatalog
     /// <summary>
     /// The least value a sysctl takes: its handler's, but Linux 6.18.44 (the observed machine) refuses each of tcp_rmem's
     /// three below 4096 (4095: EINVAL) where upstream's table says extra1 = SYSCTL_ONE; linux-4.4's tcp_tw_reuse is a
-    /// plain proc_dointvec (any int: <see cref="MaxFor"/>).
+    /// plain proc_dointvec (any int: <see cref="MaxFor"/>), and so are its tcp_mtu_probing and tcp_probe_interval (4.1's
+    /// netns entries; u8 / proc_douintvec_minmax came later).
     /// </summary>
     static long MinFor(SysctlDefinition def, KernelProfile profile) => (profile, def.Name) switch
     {
         (KernelProfile.Linux6, "net.ipv4.tcp_rmem") => 4096,
-        (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse") => IntMin,
+        (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse" or "net.ipv4.tcp_mtu_probing" or "net.ipv4.tcp_probe_interval") => IntMin,
         _ => def.Min,
     };
 
@@ -587,7 +588,8 @@ public static class SysctlCatalog
     /// (4.4's ipv4_table); 4.19 made it proc_dointvec_minmax 0..2 (6.x: proc_dou8vec_minmax 0..2).
     /// </summary>
     static long MaxFor(SysctlDefinition def, KernelProfile profile) =>
-        profile == KernelProfile.Linux44 && def.Name == "net.ipv4.tcp_tw_reuse" ? IntMax : def.Max;
+        profile == KernelProfile.Linux44 && def.Name is "net.ipv4.tcp_tw_reuse" or "net.ipv4.tcp_mtu_probing" or "net.ipv4.tcp_probe_interval"
+            ? IntMax : def.Max;
 
     /// <summary>
     /// proc_do_large_bitmap(): numbers and ranges ("1-3") split by ',' or a newline, each read by proc_get_long() (hex and

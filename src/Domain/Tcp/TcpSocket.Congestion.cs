@@ -310,14 +310,13 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// tcp_set_ca_state(sk, TCP_CA_Loss) → cubictcp_state(): bictcp_reset() — Wmax and the epoch forgotten — and
-    /// bictcp_hystart_reset(); tcp_enter_loss() stamps snd_cwnd_stamp.
+    /// tcp_enter_loss()'s snd_cwnd_cnt 0 and snd_cwnd_stamp; CUBIC's reset is tcp_set_ca_state(TCP_CA_Loss)'s
+    /// (<see cref="SetCaState"/>).
     /// </summary>
     void CaEnterLoss()
     {
         _cwnd.Cnt = 0;
         _cwnd.Stamp = Jiffies32;
-        CubicReset();
     }
 
     /// <summary>

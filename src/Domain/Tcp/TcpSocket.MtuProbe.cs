@@ -35,22 +35,28 @@ public sealed partial class TcpSocket
     MtupProbe? _mtup;
 
     /// <summary>
-    /// tcp_mtup_init()'s reset of the search — search_high = mss_clamp plus the TCP and IPv4 headers, held to the route's
-    /// MTU as tcp_sync_mss() holds it; no probe out; probe_timestamp now — on the socket's state, made on first use.
+    /// tcp_mtup_init()'s reset of the search — search_high = mss_clamp plus the TCP and IPv4 headers, not held to the
+    /// route's MTU until the next tcp_sync_mss() (<see cref="SyncMtupMss"/>); no probe out; probe_timestamp now — on the
+    /// socket's state, made on first use.
     /// </summary>
     MtupProbe MtupStart()
     {
         var m = _mtup ??= new MtupProbe();
-        m.SearchHigh = Math.Min(_rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders, Host.RouteMtu(Remote.Address));
+        m.SearchHigh = _rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders;
         m.ProbeSize = 0;
         m.Timestamp = Jiffies32;
         return m;
     }
 
-    /// <summary>tcp_sync_mss() while icsk_mtup.enabled: mss_cache held to tcp_mtu_to_mss(search_low) from now on.</summary>
+    /// <summary>
+    /// tcp_sync_mss()'s part in the search: search_high held to the path MTU (icsk_pmtu_cookie, the route's MTU here) at
+    /// every sync, enabled or not, and while icsk_mtup.enabled mss_cache held to tcp_mtu_to_mss(search_low) from now on.
+    /// </summary>
     void SyncMtupMss()
     {
-        if (MtupEnabled && _mtup is { } m) m.MssCap = MtuToMss(_mtupSearchLow);
+        if (_mtup is not { } m) return;
+        m.SearchHigh = Math.Min(m.SearchHigh, Host.RouteMtu(Remote.Address));
+        if (MtupEnabled) m.MssCap = MtuToMss(_mtupSearchLow);
     }
 
     /// <summary>
@@ -71,6 +77,13 @@ public sealed partial class TcpSocket
         if (probeSize > MtuToMss(m.SearchHigh) || m.SearchHigh - _mtupSearchLow < Host.Sysctls.TcpProbeThreshold)
         {
             MtuCheckReprobe(m);
+            return -1;
+        }
+        if (MssToMtu(probeSize, _rxOpt.TsOk) > Host.RouteMtu(Remote.Address))
+        {
+            // search_high not yet held to the route (no tcp_sync_mss() since tcp_mtup_init()): the kernel builds the probe,
+            // ip_fragment() refuses it (EMSGSIZE, DF) and tcp_mtu_probe() returns -1 with it unsent — not modelled.
+            _sim.LeaveModel(Host.Name, Tuple.ToString(), "D161", "tcp_mtu_probe(): a probe above the route's MTU (EMSGSIZE)");
             return -1;
         }
         long sizeNeeded = probeSize + (_ca.Reordering + 1L) * MssCache;
@@ -126,7 +139,7 @@ public sealed partial class TcpSocket
         if (i < skbs.Count) SndSkbAt(skbs, i).Seq = end;
         long truesize = SndSkbHeadTruesize + (end - seq);
         QueueWmem(truesize);
-        skbs.Insert(i, new SndSkb(seq, end, truesize));
+        skbs.Insert(i, new SndSkb(seq, end, truesize) { Psh = psh }); // tcp_eat_one_skb() ORs the eaten skbs' flags into nskb's
         return psh;
     }
 
@@ -138,7 +151,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void MtuCheckReprobe(MtupProbe m)
     {
-        if (unchecked(Jiffies32 - m.Timestamp) < (ulong)Host.Sysctls.TcpProbeInterval * Jiffies.Hz) return;
+        ulong interval = (ulong)Host.Sysctls.TcpProbeInterval * Jiffies.Hz;
+        if (_sim.Profile == KernelProfile.Linux44) interval = unchecked((uint)interval); // 4.4: u32 interval * HZ, wrapping
+        if (unchecked(Jiffies32 - m.Timestamp) < interval) return;
         m.ProbeSize = 0;
         m.SearchHigh = _rxOpt.MssClamp + Network.Host.Ipv4TcpHeaders;
         _mtupSearchLow = MssToMtu(CurrentMss, _rxOpt.TsOk);
@@ -148,14 +163,15 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_mtup_probe_success() — net/ipv4/tcp_input.c — which tcp_clean_rtx_queue() runs when an ACK of new data
     /// reaches probe_seq_end: prior_ssthresh = tcp_current_ssthresh(); cwnd scaled by the old MTU over the probe's,
-    /// cwnd · tcp_mss_to_mtu(mss_cache) / probe_size (at least 1); snd_cwnd_cnt 0, snd_cwnd_stamp now, ssthresh =
+    /// cwnd · tcp_mss_to_mtu(mss_cache) / probe_size (at least 1; linux-4.4: may be 0); snd_cwnd_cnt 0, snd_cwnd_stamp now, ssthresh =
     /// tcp_current_ssthresh() with the new cwnd; search_low = probe_size, and tcp_sync_mss() takes its MSS. TCPMTUPSuccess.
     /// </summary>
     void MtupProbeSuccessIfAcked()
     {
         if (_mtup is not { } m || m.ProbeSize == 0 || SeqMath.After(m.SeqEnd, _snd.Una)) return;
         _ca.PriorSsthresh = CurrentSsthresh;
-        _ca.Cwnd = (int)Math.Max(1L, (long)_ca.Cwnd * MssToMtu(MssCache, _rxOpt.TsOk) / m.ProbeSize);
+        long cwnd = (long)_ca.Cwnd * MssToMtu(MssCache, _rxOpt.TsOk) / m.ProbeSize;
+        _ca.Cwnd = (int)(_sim.Profile == KernelProfile.Linux44 ? cwnd : Math.Max(1L, cwnd)); // 4.4: u32, no max_t(1U, …) (5.19)
         _cwnd.Cnt = 0;
         _cwnd.Stamp = Jiffies32;
         _ca.Ssthresh = CurrentSsthresh;

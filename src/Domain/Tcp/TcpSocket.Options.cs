@@ -227,6 +227,10 @@ public sealed partial class TcpSocket
         _mtupSearchLow = MssToMtu(Host.Sysctls.TcpBaseMss, timestampHeader);
         if (MtupEnabled) MtupStart(); // search_high and probe_size reset, probe_timestamp; mss_cache waits for a tcp_sync_mss()
         else _mtup = null;
+        // linux-4.4 runs tcp_mtup_init() right before the handshake's tcp_sync_mss() (tcp_rcv_synsent_state_process(),
+        // tcp_v4_syn_recv_sock()), not from connect() and tcp_init_transfer(): not modelled.
+        if (MtupEnabled && _sim.Profile == Engine.KernelProfile.Linux44)
+            _sim.LeaveModel(Host.Name, Tuple.ToString(), "D161", "linux-4.4: tcp_mtup_init() before the handshake's tcp_sync_mss() (tcp_mtu_probing >= 2)");
     }
 
     /// <summary>tcp_mss_to_mtu(): mss + tcp_header_len + the IPv4 header (an int: a tcp_base_mss near INT_MAX wraps as the kernel's does).</summary>

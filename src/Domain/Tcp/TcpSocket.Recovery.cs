@@ -78,8 +78,16 @@ public sealed partial class TcpSocket
     /// <summary>tcp_in_cwnd_reduction(): CWR or Recovery.</summary>
     bool InCwndReduction => _ca.State is CaState.Cwr or CaState.Recovery;
 
-    /// <summary>tcp_set_ca_state(): the one writer of icsk_ca_state.</summary>
-    void SetCaState(CaState state) => _ca.State = state;
+    /// <summary>
+    /// tcp_set_ca_state(): the one writer of icsk_ca_state, after the module's set_state hook — cubictcp_state():
+    /// TCP_CA_Loss resets CUBIC (bictcp_reset() + bictcp_hystart_reset()), from tcp_enter_loss() and
+    /// tcp_simple_retransmit() alike; Reno has none.
+    /// </summary>
+    void SetCaState(CaState state)
+    {
+        if (state == CaState.Loss) CubicReset();
+        _ca.State = state;
+    }
 
     /// <summary>
     /// Models tcp_fastretrans_alert() — net/ipv4/tcp_input.c (6.18, RACK the only SACK loss detection): called for

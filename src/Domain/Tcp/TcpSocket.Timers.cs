@@ -287,14 +287,16 @@ public sealed partial class TcpSocket
         byte sysctlReordering = unchecked((byte)Host.Sysctls.TcpReordering); // u8 reordering = READ_ONCE(net->ipv4.sysctl_tcp_reordering)
         if (_ca.State <= CaState.Disorder && _ca.SackedOut >= sysctlReordering)
             _ca.Reordering = Math.Min(_ca.Reordering, sysctlReordering);
-        CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()
+        CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp
         SetCaState(CaState.Loss);
         _ca.HighSeq = _snd.Nxt;
         _ca.TlpOutstanding = false;
         EcnQueueCwr();
         // "F-RTO RFC5682 sec 3.1 step 1: retransmit SND.UNA if no previous loss recovery is underway except
         // recurring timeout(s) on the same SND.UNA (sec 3.2)."
-        _ca.Frto = Host.Sysctls.TcpFrto && (newRecovery || _icsk.Retransmits > 0);
+        // "Disable F-RTO on path MTU probing": tcp_retransmit_timer() runs this before the retransmission that forgets the
+        // probe, so a probe still in flight here keeps the RTO's recovery conventional.
+        _ca.Frto = Host.Sysctls.TcpFrto && (newRecovery || _icsk.Retransmits > 0) && _mtup is not { ProbeSize: > 0 };
     }
 
     /// <summary>

@@ -123,6 +123,24 @@ public class MtuProbingTests
         Assert.True(result.Passed);
     }
 
+    /// <summary>
+    /// linux-4.4 runs tcp_mtup_init() right before the handshake's tcp_sync_mss() (tcp_rcv_synsent_state_process(),
+    /// tcp_v4_syn_recv_sock()), so its first segments are already at tcp_base_mss's: the engine's 6.x order is not 4.4's,
+    /// and a linux-4.4 socket under tcp_mtu_probing 2 says the run left the model (D161) at connect() (1 ms), on 6.x none.
+    /// </summary>
+    [Theory]
+    [InlineData("linux-4.4", true)]
+    [InlineData("linux-6", false)]
+    public void Probing2_Linux44_LeavesTheModelAtTcpMtupInit(string kernel, bool leaves)
+    {
+        var result = ScenarioRunner.Run(HealedBlackHole(probing: 2).Replace("\"name\": \"mtu-probing-healed-blackhole\",",
+            $"\"name\": \"mtu-probing-healed-blackhole\", \"kernel\": \"{kernel}\",", StringComparison.Ordinal)).Result!;
+
+        var departure = result.Simulation.LeftModel;
+        if (leaves) Assert.Equal(("D161", Ms(1), "client"), (departure!.Row, departure.At, departure.Host));
+        else Assert.Null(departure);
+    }
+
     /// <summary>tcp_mtu_probing 0: icsk_mtup is never enabled, tcp_mtu_probe() returns at once: no probe, mss_cache stays 1448.</summary>
     [Fact]
     public void HealedBlackHole_ProbingOff_NoProbe()
@@ -191,6 +209,55 @@ public class MtuProbingTests
         Assert.Equal(new[] { (Ms(300), 10361u, 1024), (Ms(300), 11385u, 218) }, data.Skip(20));
         Assert.Equal((1L, 0L, 0L), (Counter(result, MibCounter.TcpExtTCPMTUPFail), Counter(result, MibCounter.TcpExtTCPMTUPSuccess),
             Counter(result, MibCounter.TcpExtTCPSackRecovery)));
+    }
+
+    /// <summary>
+    /// tcp_enter_loss(): "Disable F-RTO on path MTU probing". The probe at 0.2 s and the burst after it are never
+    /// acknowledged; the TLP sends new data (0.408 s) and the RTO (0.736 s) resends the head at the MSS while the probe
+    /// is still out, so the ACK of that retransmission gets conventional recovery — the rest of the head (218 bytes)
+    /// resent — not F-RTO's new data (31059). Linux 6.18.44 (kernel --record, 3 runs) sends 11385:11603 at 0.8 s.
+    /// </summary>
+    [Fact]
+    public void Probing2_RtoWithTheProbeOut_NoFrto_HeadResent()
+    {
+        var result = PacketdrillRunner.Run(Probing2Connect.Replace("20000) = 20000", "40000) = 40000", StringComparison.Ordinal) + """
+            0.800 < . 1:1(0) ack 11385 win 1000
+
+            """, new PacketdrillOptions { ScriptName = "t.pkt", Record = true });
+
+        Assert.True(result.Passed, result.Output);
+        var data = DataSent(result);
+        Assert.Equal((Ms(736), 10361u, 1024), data.Single(d => d.At == Ms(736)));
+        Assert.Equal((Ms(800), 11385u, 218), data.First(d => d.At == Ms(800)));
+    }
+
+    /// <summary>
+    /// search_high is held to the path MTU by tcp_sync_mss() only, not by tcp_mtup_init(): an accepted socket whose peer
+    /// announced MSS 1600 takes search_high 1640 at tcp_init_transfer() and, with no sync since (the ACK at 0.2 s does not
+    /// raise max_window), probes tcp_mtu_to_mss((1640 + 1064) &gt;&gt; 1) = 1312 bytes; mss_cache stays 1460. Linux 6.18.44 the
+    /// same (packetdrill/mtu-probing-2-passive-search-high-is-the-peers-mss-until-a-sync.pkt, kernel and kernel --counters).
+    /// </summary>
+    [Fact]
+    public void Probing2_PassivePeerMss1600_SearchHighUnsyncedProbes1312()
+    {
+        var result = PacketdrillRunner.Run("""
+            `sysctl -q net.ipv4.tcp_mtu_probing=2`
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+               +0 bind(3, ..., ...) = 0
+               +0 listen(3, 1) = 0
+               +0 < S 0:0(0) win 65535 <mss 1600,nop,wscale 7,nop,nop,sackOK>
+              +.1 < . 1:1(0) ack 1 win 1000
+               +0 accept(3, ..., ...) = 4
+               +0 write(4, ..., 40000) = 40000
+            0.200 < . 1:1(0) ack 14601 win 1000
+            0.200 %{ assert tcpi_snd_mss == 0 }%
+
+            """, new PacketdrillOptions { ScriptName = "t.pkt", Record = true });
+
+        Assert.True(result.Passed, result.Output);
+        Assert.Equal(["tcpi_snd_mss = 1460"], InfoRead(result));
+        Assert.Equal((Ms(200), 14601u, 1312), DataSent(result).First(d => d.At == Ms(200)));
     }
 
     /// <summary>
