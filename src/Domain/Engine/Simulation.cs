@@ -63,7 +63,7 @@ public sealed partial class Simulation
     /// </summary>
     public ModelDeparture? LeftModel { get; private set; }
 
-    /// <summary>Notes where the run left the model; only the first departure is kept (since session 40 only D169's AccECN SYN-ACK, which the script and scenario parsers already refuse).</summary>
+    /// <summary>Notes where the run left the model; only the first departure is kept (since session 40: D169's AccECN SYN-ACK, which the script and scenario parsers already refuse, and D161's paths not modelled — a probe above the route MTU, linux-4.4's tcp_mtup_init() order at tcp_mtu_probing 2 or more).</summary>
     internal void LeaveModel(string host, string socket, string row, string what) =>
         LeftModel ??= new ModelDeparture(Now, host, socket, row, what);
 
