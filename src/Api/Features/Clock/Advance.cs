@@ -81,17 +81,21 @@ public sealed record AdvanceRequest
 /// <param name="EventBudget">With stoppedBy "eventBudget": the budget that stopped it, the request's or the default — or,
 /// when the request's journal limit (Limits:JournalEventsPerRequest) stopped it first, the events it processed, the budget
 /// its logged command keeps.</param>
+/// <param name="LeftModel">Present once the simulation has left what the engine models (at this advance or before): where, and
+/// the docs/kernel-check.md row; from there on the kernel's packets may differ.</param>
 public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EventBudget = null) : IVersioned
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EventBudget = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeftModelResponse? LeftModel = null) : IVersioned
 {
     /// <summary>The field a truncated advance names: what the request may send to let it go further.</summary>
     public const string StoppedByEventBudget = "eventBudget";
 
-    public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version) => new(
+    public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version,
+        LeftModelResponse? leftModel = null) => new(
         result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
-        StoppedByOf(result), result.PastHorizon?.Ns, result.Truncated ? command.EventBudget : null);
+        StoppedByOf(result), result.PastHorizon?.Ns, result.Truncated ? command.EventBudget : null, leftModel);
 
     /// <summary>Why a run stopped short: "eventBudget" (truncated), "horizon" (the next event lies past it), or null.</summary>
     public static string? StoppedByOf(AdvanceResult result) =>
@@ -102,7 +106,7 @@ public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Trun
     /// journal limit stopped (<see cref="CommandBatch.Cut"/>) names the budget it used, alone or in a batch of commands.
     /// </summary>
     public static AdvanceResponse Logged(CommandBatch batch, AdvanceCommand sent, AdvanceResult result, int journalEvents) =>
-        From(batch.LastRecorded as AdvanceCommand ?? sent, result, journalEvents, batch.Version);
+        From(batch.LastRecorded as AdvanceCommand ?? sent, result, journalEvents, batch.Version, LeftModelResponse.Of(batch.Engine));
 }
 
 public sealed record Advance(Guid SimulationId, IfMatch? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
@@ -126,7 +130,9 @@ public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandle
 /// <param name="PendingEvents">Items in the event queue (segments in flight, armed timers).</param>
 /// <param name="PendingCalls">Blocked calls that have not returned.</param>
 /// <param name="JournalEvents">Events in the journal so far.</param>
-public sealed record ClockResponse(long NowNs, int PendingEvents, int PendingCalls, int JournalEvents, long Version) : IVersioned;
+/// <param name="LeftModel">Present once the simulation has left what the engine models: where, and the docs/kernel-check.md row.</param>
+public sealed record ClockResponse(long NowNs, int PendingEvents, int PendingCalls, int JournalEvents, long Version,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeftModelResponse? LeftModel = null) : IVersioned;
 
 public sealed record GetClock(Guid SimulationId) : IQuery<Outcome<ClockResponse>>;
 
@@ -134,5 +140,6 @@ public sealed class GetClockHandler(LiveSimulations simulations) : IQueryHandler
 {
     public ValueTask<Outcome<ClockResponse>> Handle(GetClock query, CancellationToken cancellationToken) =>
         simulations.ReadAsync<ClockResponse>(query.SimulationId, (engine, run) =>
-            new ClockResponse(engine.Now.Ns, engine.PendingEvents, engine.PendingCalls.Count, engine.Journal.Count, run.Version), cancellationToken);
+            new ClockResponse(engine.Now.Ns, engine.PendingEvents, engine.PendingCalls.Count, engine.Journal.Count, run.Version,
+                LeftModelResponse.Of(engine)), cancellationToken);
 }
