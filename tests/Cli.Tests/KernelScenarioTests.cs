@@ -70,7 +70,9 @@ public sealed class KernelScenarioTests
     public async Task Kernel_KillOfAProcessHoldingALingeringSocket_ClosesItWithoutTheLingerWait()
     {
         RequireKernel();
-        await AssertRepositoryScenarioPassesAsync("observed-2host-kill-holding-lingering-socket-closes-without-waiting.json", checks: 30);
+        // 29: of its 30 checks, the sockstat at step 11 names only orphan, a machine-wide counter the kernel runner notes as not
+        // checked (review40a M-1, session 40)
+        await AssertRepositoryScenarioPassesAsync("observed-2host-kill-holding-lingering-socket-closes-without-waiting.json", checks: 29);
     }
 
     /// <summary>

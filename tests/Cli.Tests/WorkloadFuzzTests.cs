@@ -19,7 +19,8 @@ public sealed class WorkloadFuzzTests
     [Fact]
     public void Draw_SameSeedAndCase_GivesTheSameDocument() => FuzzTests.AssertDeterministic(WorkloadFuzzCase.Draw, "fuzz-workload-7-3");
 
-    /// <summary>The per-namespace sysctls this profile draws that the others never (or, tcp_retries1, seldom) draw: the run reaches each.</summary>
+    /// <summary>The per-namespace sysctls this profile draws that the others never (or, tcp_retries1 and since session 40 the loss profile's
+    /// tcp_slow_start_after_idle and tcp_congestion_control, seldom) draw: the run reaches each.</summary>
     static readonly string[] Undrawn =
     [
         "tcp_window_scaling", "tcp_retries1", "tcp_rto_min_us", "tcp_rto_max_ms", "tcp_syn_linear_timeouts", "tcp_thin_linear_timeouts",
@@ -65,8 +66,9 @@ public sealed class WorkloadFuzzTests
     /// </summary>
     static readonly string[] DrawnByNone =
     [
-        // act only once tcp_mtu_probing 1 has an RTO search for the MSS (D161), a value no profile draws
-        "tcp_base_mss", "tcp_mtu_probe_floor", "tcp_min_snd_mss",
+        // MTU probing's (D161): tcp_mtu_probing 1's search after RTOs or 2's probes from the start, and the sysctls that
+        // act only once it searches; session 40 made them run at every value, and no profile draws them yet
+        "tcp_mtu_probing", "tcp_probe_interval", "tcp_probe_threshold", "tcp_base_mss", "tcp_mtu_probe_floor", "tcp_min_snd_mss",
         // the size of a child namespace's established hash table: nothing a run's packets show
         "tcp_child_ehash_entries",
         // ECN's: tcp_ecn 1 asks for it in a SYN, tcp_ecn_fallback strips it from a retransmitted one; no profile draws them yet
@@ -103,7 +105,8 @@ public sealed class WorkloadFuzzTests
         Assert.Empty(catalog.Except(elsewhere).Except(mine).Except(DrawnByNone));
         Assert.Empty(Undrawn.Except(mine));
         Assert.Empty(Undrawn.Except(catalog));
-        Assert.Equal(["tcp_retries1"], Undrawn.Intersect(elsewhere));
+        // the timers profile draws tcp_retries1, and since session 40 the loss profile the restart after idle and the congestion control
+        Assert.Equal(["tcp_retries1", "tcp_slow_start_after_idle", "tcp_congestion_control"], Undrawn.Intersect(elsewhere));
         Assert.Empty(catalog.Except(elsewhere).Intersect(mine).Except(Undrawn));
         Assert.Empty(DrawnByNone.Intersect(elsewhere.Union(mine)));
     }
