@@ -25,6 +25,9 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         builder.UseEnvironment("Production");
         builder.UseSetting("Persistence:Provider", "sqlite");
         builder.UseSetting("ConnectionStrings:Sqlite", $"Data Source={Path.Combine(_folder, "simservice.db")}");
+        // No test here is about the wall-time limit; at load ≈ 50 a first request (each path compiled on its first call) outlasted
+        // the 10 s default in session 40's CI and answered 503 (as FuzzTests' own API process in session 39).
+        builder.UseSetting("Limits:RequestSeconds", "120");
     }
 
     public override async ValueTask DisposeAsync()
