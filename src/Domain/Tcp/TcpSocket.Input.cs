@@ -308,12 +308,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_replace_ts_recent() — net/ipv4/tcp_input.c: an acceptable segment at or before
-    /// rcv_wup whose TSval is not older than ts_recent becomes the new ts_recent (what TSecr echoes).
+    /// Models tcp_replace_ts_recent() — net/ipv4/tcp_input.c: an acceptable segment at or before rcv_wup whose TSval
+    /// passes tcp_paws_check(&amp;tp-&gt;rx_opt, 0) becomes the new ts_recent (what TSecr echoes): a TSval not older than
+    /// ts_recent, but also any TSval once ts_recent is older than TCP_PAWS_WRAP (linux-4.4: TCP_PAWS_24DAYS) or is 0.
     /// </summary>
     void ReplaceTsRecent(Segment seg)
     {
-        if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup) && (int)(seg.Options.TsVal - _rxOpt.TsRecent) >= 0)
+        if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup)
+            && TcpTimestamp.PawsCheck(_sim.Profile, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, seg.Options.TsVal, KernelSeconds.At(_sim.Now), pawsWin: 0))
             StoreTsRecent(seg.Options.TsVal);
     }
 
