@@ -436,7 +436,8 @@ public sealed partial class TcpSocket
         var verdict = FastPathData && seg.Ack == _snd.Una ? FastPathDataAcksNothing(seg) : ProcessAck(seg, updateTsRecent: slowPath, slowPath);
         // The fast path's pure ACK, whatever tcp_ack() made of it: "When receiving pure ack in fast path, update last ts
         // ecr directly instead of calling tcp_rcv_rtt_measure_ts()" — data echoing the same TSval then gives no sample.
-        if (!slowPath && seg.Length == 0 && _rxOpt.TsOk) DataToWrite.RcvRtt.LastTsecr = seg.Options.TsEcr;
+        // linux-4.4 has no rcv_rtt_last_tsecr.
+        if (!slowPath && seg.Length == 0 && _rxOpt.TsOk && _sim.Profile == KernelProfile.Linux6) DataToWrite.RcvRtt.LastTsecr = seg.Options.TsEcr;
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
