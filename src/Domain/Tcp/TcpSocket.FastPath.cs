@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 
 namespace SimService.Domain.Tcp;
@@ -64,14 +65,16 @@ public sealed partial class TcpSocket
     /// <summary>
     /// The path tcp_rcv_established() takes for <paramref name="seg"/> in ESTABLISHED: true for the slow path
     /// (tcp_ack() with FLAG_SLOWPATH). A predicted pure ACK takes the fast path (tcp_ack(sk, skb, 0)); predicted data
-    /// does too — TCPHPHits, queued by tcp_queue_rcv() before tcp_ack(sk, skb, FLAG_DATA) — unless its truesize is
-    /// above sk_forward_alloc ("goto step5": the slow path without tcp_validate_incoming()).
+    /// does too — TCPHPHits, queued by tcp_queue_rcv() before tcp_ack(sk, skb, FLAG_DATA) — unless it ends beyond
+    /// rcv_nxt + tcp_receive_window() (6.17+, "tcp: do not accept packets beyond window": "goto validate", the whole
+    /// slow path) or its truesize is above sk_forward_alloc ("goto step5": the slow path without tcp_validate_incoming()).
     /// </summary>
     bool TakesSlowPath(Segment seg)
     {
         SyncRmemCharge();
         if (State != TcpState.Established || !HeaderPredicted(seg)) return true;
         if (seg.Length == 0) return false;
+        if (_sim.Profile == KernelProfile.Linux6 && SeqMath.After(seg.EndSeq, _rcv.Nxt + ReceiveWindow())) return true;
         if (RcvTruesize(seg.Length) > (_data?.FwdAlloc ?? 0)) return true;
         Host.Count(MibCounter.TcpExtTCPHPHits);
         // tcp_queue_rcv() charges the skb (or, coalesced, its data) now, before tcp_ack() frees acknowledged send skbs.

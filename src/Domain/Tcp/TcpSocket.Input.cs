@@ -308,12 +308,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_replace_ts_recent() — net/ipv4/tcp_input.c: an acceptable segment at or before
-    /// rcv_wup whose TSval is not older than ts_recent becomes the new ts_recent (what TSecr echoes).
+    /// Models tcp_replace_ts_recent() — net/ipv4/tcp_input.c: an acceptable segment at or before rcv_wup whose TSval
+    /// passes tcp_paws_check(&amp;tp-&gt;rx_opt, 0) becomes the new ts_recent (what TSecr echoes): a TSval not older than
+    /// ts_recent, but also any TSval once ts_recent is older than TCP_PAWS_WRAP (linux-4.4: TCP_PAWS_24DAYS) or is 0.
     /// </summary>
     void ReplaceTsRecent(Segment seg)
     {
-        if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup) && (int)(seg.Options.TsVal - _rxOpt.TsRecent) >= 0)
+        if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup)
+            && TcpTimestamp.PawsCheck(_sim.Profile, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, seg.Options.TsVal, KernelSeconds.At(_sim.Now), pawsWin: 0))
             StoreTsRecent(seg.Options.TsVal);
     }
 
@@ -432,6 +434,10 @@ public sealed partial class TcpSocket
         // challenge ACK, which then echoes this segment's TSval: observed on Linux 6.18.44 (kernel --fuzz-pkt seed 1046).
         if (!slowPath && _rxOpt.TsOk && _rcv.Nxt == _rcv.Wup) StoreTsRecent(seg.Options.TsVal);
         var verdict = FastPathData && seg.Ack == _snd.Una ? FastPathDataAcksNothing(seg) : ProcessAck(seg, updateTsRecent: slowPath, slowPath);
+        // The fast path's pure ACK, whatever tcp_ack() made of it: "When receiving pure ack in fast path, update last ts
+        // ecr directly instead of calling tcp_rcv_rtt_measure_ts()" — data echoing the same TSval then gives no sample.
+        // linux-4.4 has no rcv_rtt_last_tsecr.
+        if (!slowPath && seg.Length == 0 && _rxOpt.TsOk && _sim.Profile == KernelProfile.Linux6) DataToWrite.RcvRtt.LastTsecr = seg.Options.TsEcr;
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).

@@ -147,4 +147,16 @@ public class HeaderPredictionTests
 
         Assert.Equal((1L, 664L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.IpExtInOctets]));
     }
+
+    [Fact]
+    public void Established_PredictedDataEndingBeyondTheWindow_ValidatedNotAHit()
+    {
+        // packetdrill/established-predicted-data-beyond-window-misses-the-fast-path.pkt (Linux 6.18.44, kernel
+        // --counters): 600 bytes matching pred_flags end past the 460-byte window with 1000 bytes unread. 6.17's fast
+        // path "goto validate"s them before the sk_forward_alloc test: tcp_sequence() drops them (BeyondWindow), never a
+        // TCPHPHits; the first 1000 bytes took the slow path (sk_forward_alloc 0).
+        var mib = RunScript(ProjectScripts.Read("established-predicted-data-beyond-window-misses-the-fast-path.pkt"));
+
+        Assert.Equal((0L, 1L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtBeyondWindow]));
+    }
 }

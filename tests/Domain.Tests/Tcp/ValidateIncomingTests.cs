@@ -95,6 +95,25 @@ public class ValidateIncomingTests
     }
 
     [Theory]
+    [InlineData(KernelProfile.Linux6, 1000u, 0L)]  // TCP_PAWS_WRAP passed: accepted, and its TSval is ts_recent
+    [InlineData(KernelProfile.Linux44, 0u, 1L)]    // TCP_PAWS_24DAYS not: PAWS-rejected, the dup-ACK echoes ts_recent
+    public void Established_OldTsvalAfter2200sIdle_BecomesTsRecentThroughTheSamePawsCheck(KernelProfile profile, uint echoedBehind, long pawsEstab)
+    {
+        // tcp_ack() → tcp_replace_ts_recent() → tcp_paws_check(&tp->rx_opt, 0): the TSval of a segment at rcv_wup is
+        // taken when it is not older than ts_recent — or when ts_recent is older than TCP_PAWS_WRAP (or 0), the
+        // clauses that let tcp_validate_incoming() accept it. The ACK of the 10 bytes echoes the older TSval.
+        var (h, c, s, tsRecent) = Connected(profile);
+        var at = TwoHostHarness.S(2200);
+        h.At(at);
+
+        h.Deliver(h.Client, FromServer(s, c, s.SndNxt, tsRecent - 1000, len: 10, flags: TcpFlags.Ack | TcpFlags.Psh));
+
+        var ack = h.Sent("client").First(e => e.At >= at); // the ACK of the 10 bytes (linux-4.4: the PAWS dup-ACK), at once
+        Assert.Equal(c.RcvNxt, ack.AckNo);
+        Assert.Equal((at, tsRecent - echoedBehind, pawsEstab), (ack.At, ack.Options.TsEcr, h.Client.Mib[MibCounter.TcpExtPAWSEstab]));
+    }
+
+    [Theory]
     [InlineData(TcpFlags.Ack | TcpFlags.Psh, 1, 1L)]               // one byte past the window: dropped, BeyondWindow
     [InlineData(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, 0, 0L)] // the window's bytes plus a FIN: the FIN is excused
     public void Established_SegmentEndingBeyondTheWindowWithUnreadData_DroppedAsBeyondWindow(TcpFlags flags, int extra, long beyond)
