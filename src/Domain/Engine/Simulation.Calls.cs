@@ -273,7 +273,7 @@ public sealed partial class Simulation
     /// </summary>
     internal void RecycleCall(PendingCall call)
     {
-        if (call.Sleep is not null || IsPending(call)) return;
+        if (call.Sleep is not null || call.VmWait is not null || IsPending(call)) return;
         call.Waiter = null;
         call.Socket = null!;
         call.NextFree = _freeCalls;
@@ -440,7 +440,7 @@ public sealed partial class Simulation
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null, string? detail = null)
     {
         if (!Untrack(call)) return;
-        call.Sleep?.Cancel();
+        call.CancelSleeps();
         PutReservedFd(call);
         int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
         RecordReturn(call, socketId, value, errno, detail);
@@ -689,7 +689,7 @@ public sealed partial class Simulation
     TcpSocket? Wake(PendingCall call, string lostReason, bool returnToWaiter)
     {
         Untrack(call);
-        call.Sleep?.Cancel();
+        call.CancelSleeps();
         PutReservedFd(call);
         call.Socket?.Interrupt(call);
         var polled = InterruptPoll(call);

@@ -446,6 +446,19 @@ public sealed partial class Host : IEventTarget
         return limit == 0 ? draw : unchecked(half + draw % limit);
     }
 
+    /// <summary>sk_stream_wait_memory()'s draw: a stream of its own, so other draws (ISNs, loss, challenge budgets) stay put.</summary>
+    Pcg32? _vmWaitRng;
+
+    /// <summary>
+    /// vm_wait of sk_stream_wait_memory() — net/core/stream.c: get_random_u32_below(HZ / 5) + 2 jiffies (2–51: 8 to 204 ms
+    /// at HZ=250). The kernel's draw cannot be known; the engine's comes from the seed.
+    /// </summary>
+    internal long DrawVmWaitJiffies()
+    {
+        _vmWaitRng ??= new Pcg32(Sim.Seed, stream: ChallengeStream("sk_stream_wait_memory " + Name));
+        return ((IRandomSource)_vmWaitRng).NextBelow((uint)(Jiffies.Hz / 5)) + 2;
+    }
+
     /// <summary>A PCG stream per host name (FNV-1a: string.GetHashCode() differs between runs).</summary>
     static long ChallengeStream(string name)
     {

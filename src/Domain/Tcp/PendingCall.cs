@@ -45,6 +45,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         Done = 0;
         MsgFlags = MsgFlags.None;
         Sleep = null;
+        VmWait = null;
         ConnectWasConnecting = false;
         SendWaitsConnect = false;
         DisconnectsAtSleep = 0;
@@ -64,6 +65,18 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
 
 /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
     internal CallSleep? Sleep { get; set; }
+    /// <summary>
+    /// The timer of a send()'s vm_wait sleep: sk_stream_wait_memory() entered with sk_stream_memory_free() sleeps a random
+    /// 2–51 jiffies in place of its timeo (<see cref="TcpSocket.EnterMemoryWait"/>); null when not in one.
+    /// </summary>
+    internal CallSleep? VmWait { get; set; }
+
+    /// <summary>Both sleep timers stopped (the call returned or was interrupted: del_timer_sync() of the on-stack timer).</summary>
+    internal void CancelSleeps()
+    {
+        Sleep?.Cancel();
+        VmWait?.Cancel();
+    }
     /// <summary>The socket whose file this blocked call holds (see <see cref="TcpSocket.CallRefs"/>); null once it returned.</summary>
     internal TcpSocket? Holds { get; set; }
     /// <summary>

@@ -251,7 +251,7 @@ public sealed partial class TcpSocket
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
         // sk_stream_wait_memory() sleeps with the call's timeo (sock_sndtimeo() at entry, what is left of it after an
         // earlier sleep).
-        if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout))
+        if (!EnterMemoryWait(call))
         {
             // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
             Ledger.Sent -= bytes - call.Done;
@@ -296,8 +296,16 @@ public sealed partial class TcpSocket
             RunWokenConnectWaiter(call);
             return;
         }
+        bool vmWaitEnded = EndVmWait(call);
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && SoftError is null)
         {
+            if (vmWaitEnded && call.Sleep is { } asleep && Jiffies.Absolute(_sim.Now) >= asleep.ExpiresJiffies)
+            {
+                // The vm_wait sleep outlasted the timeo ("if ((current_timeo -= vm_wait) < 0) current_timeo = 0"): the
+                // loop's "if (!*timeo_p) goto do_eagain" comes before the memory test.
+                ReturnTimedOutSend(call);
+                return;
+            }
             if (!StreamMemoryFree)
             {
                 // sk_wait_event() returned with the condition false: the loop sleeps again with the timeo left.
@@ -307,8 +315,9 @@ public sealed partial class TcpSocket
             CopyToSendQueue(call);
             if (call.Done < call.Requested)
             {
-                // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo.
-                Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
+                // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo
+                // (wait_for_space: sk_stream_wait_memory() entered again).
+                EnterMemoryWait(call);
                 return;
             }
             PendingSend = null;

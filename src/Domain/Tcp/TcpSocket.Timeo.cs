@@ -145,13 +145,62 @@ public sealed partial class TcpSocket
                 EndLinger();
                 break;
             case SocketCallKind.Send:
-                // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()
-                // then returns what it copied, if anything ("if (copied + copied_syn) goto out").
-                if (PendingSend == call) PendingSend = null;
-                if (!call.SendWaitsConnect) Ledger.Sent -= call.Requested - call.Done;
-                _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
+                ReturnTimedOutSend(call);
                 break;
         }
+    }
+
+    /// <summary>
+    /// sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked() then returns what
+    /// it copied, if anything ("if (copied + copied_syn) goto out").
+    /// </summary>
+    void ReturnTimedOutSend(PendingCall call)
+    {
+        if (PendingSend == call) PendingSend = null;
+        if (!call.SendWaitsConnect) Ledger.Sent -= call.Requested - call.Done;
+        _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
+    }
+
+    /// <summary>
+    /// Models the entry of sk_stream_wait_memory() — net/core/stream.c — from tcp_sendmsg_locked()'s wait_for_space, after
+    /// its tcp_push(): false when the timeo is 0 (the -EAGAIN path). When sk_stream_memory_free() holds at entry — the push
+    /// freed truesize below sk_sndbuf (tcp_grow_skb() emptying unsent skbs it merged), or an skb or its memory was
+    /// refused — the task sleeps <c>current_timeo = vm_wait = get_random_u32_below(HZ / 5) + 2</c> jiffies in place of
+    /// its timeo, with a condition ("sk_stream_memory_free(sk) &amp;&amp; !vm_wait") no wakeup can meet; the sleep's end, by
+    /// its timer or by any wakeup, takes what it lasted from the timeo and clears vm_wait, and the loop copies again if
+    /// memory is still free (<see cref="RunWokenWriter"/>). No ACK is needed: observed on Linux 6.18.44
+    /// (scenarios/observed-2host-blocked-send-memory-free-after-push-sleeps-vm-wait-then-copies.json). Otherwise it
+    /// sleeps with its timeo as before.
+    /// </summary>
+    internal bool EnterMemoryWait(PendingCall call)
+    {
+        long timeo = SndTimeo(call);
+        if (timeo == 0 || !StreamMemoryFree) return Sleep(call, timeo, TcpTimerKind.SendTimeout);
+        long now = Jiffies.Absolute(_sim.Now);
+        call.DisconnectsAtSleep = Disconnects;
+        // The timeo's own expiry is kept (not armed) for the loop after the vm_wait sleep: *timeo_p less what it lasted.
+        if (call.Sleep is { } asleep) asleep.Cancel();
+        else if (timeo != MaxScheduleTimeout) call.Sleep = new CallSleep(this, call, TcpTimerKind.SendTimeout, now + timeo);
+        call.VmWait = new CallSleep(this, call, TcpTimerKind.SendTimeout, now + Host.DrawVmWaitJiffies(), memoryWait: true);
+        call.VmWait.Arm();
+        return true;
+    }
+
+    /// <summary>A send's vm_wait sleep ends (its timer, or a wakeup): true if it was in one.</summary>
+    bool EndVmWait(PendingCall call)
+    {
+        if (call.VmWait is not { } vm) return false;
+        vm.Cancel();
+        call.VmWait = null;
+        return true;
+    }
+
+    /// <summary>The vm_wait sleep's timer ran (process_timeout()): the task goes round sk_stream_wait_memory()'s loop.</summary>
+    internal void OnVmWaitTimeout(PendingCall call)
+    {
+        if (!Simulation.IsPending(call) || call.VmWait is null) return;
+        _sim.TimerFired(Host, Id, TcpTimerKind.SendTimeout);
+        RunWokenWriter();
     }
 
     void RemovePendingAccept(PendingCall call)
@@ -180,9 +229,12 @@ internal sealed class CallSleep : IEventTarget
     readonly TcpSocket _socket;
     readonly PendingCall _call;
     readonly SimTimer _timer;
+    /// <summary>A send's vm_wait sleep (<see cref="TcpSocket.EnterMemoryWait"/>), not its timeo's.</summary>
+    readonly bool _memoryWait;
 
-    public CallSleep(TcpSocket socket, PendingCall call, TcpTimerKind kind, long expiresJiffies)
+    public CallSleep(TcpSocket socket, PendingCall call, TcpTimerKind kind, long expiresJiffies, bool memoryWait = false)
     {
+        _memoryWait = memoryWait;
         _socket = socket;
         _call = call;
         _timer = new SimTimer(this, (int)kind);
@@ -217,5 +269,9 @@ internal sealed class CallSleep : IEventTarget
     /// <summary>The call returned by other means (woken, interrupted): del_timer_sync() of the on-stack timer.</summary>
     public void Cancel() => _socket.CancelSleep(_timer);
 
-    void IEventTarget.OnDue(Simulation sim, object? payload) => _socket.OnSleepTimeout(_call);
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        if (_memoryWait) _socket.OnVmWaitTimeout(_call);
+        else _socket.OnSleepTimeout(_call);
+    }
 }

@@ -40,6 +40,16 @@ public sealed class TwoHostHarness
     public CallHandle Call(string host, SocketCallKind kind, int socket = 0, string process = "app") =>
         Call(new SocketCallRequest(host, process, kind) { SocketId = socket });
 
+    /// <summary>A listener on server:80 made as socket(), setsockopt(<paramref name="option"/>, <paramref name="value"/>), bind(), listen().</summary>
+    public CallHandle ListenWithOption(SocketOption option, int value, int backlog = 128)
+    {
+        var l = Call("server", SocketCallKind.Socket);
+        SetOption(l.SocketId, option, value);
+        Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
+        Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = backlog });
+        return l;
+    }
+
     /// <summary>Listener on server:80 at t=0, client connect and server accept at 1 ms, run to 100 ms: both ESTABLISHED.</summary>
     public (TcpSocket Client, TcpSocket Server, TcpSocket Listener) Establish(double atMs = 1)
     {

@@ -103,10 +103,7 @@ public class TsoDeferTests
     public void Established_ZeroDelayBurstToAnIdleReader_HeadStampedByTheMeasuredReadIsThatSampleOld()
     {
         var h = new TwoHostHarness(delayMs: 0);
-        var l = h.Call("server", SocketCallKind.Socket);
-        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        var l = h.ListenWithOption(SocketOption.TCP_MAXSEG, 536, backlog: 8);
         h.At(Ms(1));
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
