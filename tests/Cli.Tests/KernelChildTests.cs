@@ -82,19 +82,7 @@ public sealed class KernelChildTests
     public void Child_WhoseToolIsGone_EndsAndRemovesItsNamespaces()
     {
         if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
-        var scenario = Tool.TempFile("long.json");
-        File.WriteAllText(scenario, """
-            {
-              "name": "long",
-              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
-              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
-              "steps": [
-                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
-                { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" }
-              ],
-              "runUntil": "100s"
-            }
-            """);
+        var scenario = ListenAndConnect("long", "100s");
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "/usr/bin/dotnet";
         // The machine's kernel-run lock, as a tool's run takes it (review38a N-7): no other run's timing beside this one.
         using var turn = KernelRunLock.Machine?.Take(TextWriter.Null);
@@ -150,16 +138,7 @@ public sealed class KernelChildTests
     public async Task MachineRun_WaitsForAKilledRunsChildToEnd()
     {
         if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
-        var scenario = Tool.TempFile("short.json");
-        File.WriteAllText(scenario, """
-            {
-              "name": "short",
-              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
-              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
-              "steps": [ { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" } ],
-              "runUntil": "10ms"
-            }
-            """);
+        var scenario = ListenAndConnect("short", "10ms");
         using var dying = Process.Start(new ProcessStartInfo("cat") { RedirectStandardInput = true, RedirectStandardOutput = true })!;
         var leftover = $"simk{dying.Id}-1";
         Process.Start("ip", ["netns", "add", leftover])!.WaitForExit();
@@ -192,4 +171,23 @@ public sealed class KernelChildTests
     }
 
     private static string[] Namespaces(Process child) => Directory.GetFiles("/run/netns", $"simk{child.Id}-*");
+
+    /// <summary>A scenario file of two hosts 1 ms apart: a listen, a connect, then the run to <paramref name="runUntil"/>.</summary>
+    private static string ListenAndConnect(string name, string runUntil)
+    {
+        var scenario = Tool.TempFile(name + ".json");
+        File.WriteAllText(scenario, $$"""
+            {
+              "name": "{{name}}",
+              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
+              "steps": [
+                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+                { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" }
+              ],
+              "runUntil": "{{runUntil}}"
+            }
+            """);
+        return scenario;
+    }
 }
