@@ -29,6 +29,8 @@ public sealed class JournalPageCodecTests
             new SegmentSent(At(5), seq++, "client", Tuple, TcpFlags.Syn, 0, 0, 0, 65535, options, "connect", "server", 1),
             new SegmentSent(At(5), seq++, "client", Tuple, TcpFlags.Fin | TcpFlags.Ack, uint.MaxValue, 12, 1448, 0, TcpOptions.None, "tcp_send_fin", null, 2),
             new SegmentSent(At(6), seq++, "client", Other, TcpFlags.Rst, 1, 2, 0, 1, new TcpOptions(WindowScale: 0), "reset", "nowhere"),
+            new SegmentSent(At(6), seq++, "peer", Other, TcpFlags.Ack, 1, 2, 100, 1, TcpOptions.None, "inject", "server", 3, OptionBytes: 4),
+            new SegmentSent(At(6), seq++, "peer", Other, TcpFlags.Ack, 1, 2, 0, 1, new TcpOptions(HasTimestamp: true, TsVal: 5), "inject", "server", 4, OptionBytes: 40),
             new SegmentDelivered(At(1_000_005), seq++, "server", Tuple, TcpFlags.Syn, 0, 0, 0, 1),
             new SegmentDropped(At(1_000_006), seq++, "client", Other, TcpFlags.Ack, 7, 8, -1, "loss", 2),
             new SegmentIgnored(At(1_000_006), seq++, "server", -1, Tuple, TcpFlags.None, "no socket"),

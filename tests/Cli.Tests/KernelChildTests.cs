@@ -82,19 +82,7 @@ public sealed class KernelChildTests
     public void Child_WhoseToolIsGone_EndsAndRemovesItsNamespaces()
     {
         if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
-        var scenario = Tool.TempFile("long.json");
-        File.WriteAllText(scenario, """
-            {
-              "name": "long",
-              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
-              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
-              "steps": [
-                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
-                { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" }
-              ],
-              "runUntil": "100s"
-            }
-            """);
+        var scenario = ListenAndConnect("long", "100s");
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "/usr/bin/dotnet";
         // The machine's kernel-run lock, as a tool's run takes it (review38a N-7): no other run's timing beside this one.
         using var turn = KernelRunLock.Machine?.Take(TextWriter.Null);
@@ -141,5 +129,65 @@ public sealed class KernelChildTests
         Assert.False(File.Exists($"/run/netns/{leftover}"), "the ended child's namespace is still there");
     }
 
+    /// <summary>
+    /// A killed run's child still ending (here <c>cat</c>, its namespace <c>simkPID-1</c>) holds a --machine-* run up until it
+    /// has ended (review40c N-5: the run started beside it, and its machine-wide sockstat check could count the dying child's
+    /// sockets); then that run goes on, and the ended child's namespace is removed.
+    /// </summary>
+    [KernelFact]
+    public async Task MachineRun_WaitsForAKilledRunsChildToEnd()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+        var scenario = ListenAndConnect("short", "10ms");
+        using var dying = Process.Start(new ProcessStartInfo("cat") { RedirectStandardInput = true, RedirectStandardOutput = true })!;
+        var leftover = $"simk{dying.Id}-1";
+        Process.Start("ip", ["netns", "add", leftover])!.WaitForExit();
+        try
+        {
+            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+                { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { Tool.Dll, "kernel", "--machine-orphans", scenario }) start.ArgumentList.Add(arg);
+            using var tool = Process.Start(start)!;
+            var output = tool.StandardOutput.ReadToEndAsync();
+            string? line;
+            var said = new List<string>();
+            while ((line = await tool.StandardError.ReadLineAsync()) is not null && !line.Contains("waiting for process", StringComparison.Ordinal))
+                said.Add(line);
+            Assert.Equal($"simservice: kernel: waiting for process {dying.Id}, the child of a kernel run that was killed, to end (its namespaces {leftover.TrimEnd('1')}*)", line);
+            Assert.False(tool.HasExited, "the run did not wait");
+
+            dying.StandardInput.Close();
+            await tool.WaitForExitAsync();
+
+            Assert.Equal(0, tool.ExitCode);
+            Assert.StartsWith($"PASS     {scenario}", await output);
+            Assert.False(File.Exists($"/run/netns/{leftover}"), "the ended child's namespace is still there");
+        }
+        finally
+        {
+            if (!dying.HasExited) dying.Kill();
+            if (File.Exists($"/run/netns/{leftover}")) Process.Start("ip", ["netns", "del", leftover])!.WaitForExit();
+        }
+    }
+
     private static string[] Namespaces(Process child) => Directory.GetFiles("/run/netns", $"simk{child.Id}-*");
+
+    /// <summary>A scenario file of two hosts 1 ms apart: a listen, a connect, then the run to <paramref name="runUntil"/>.</summary>
+    private static string ListenAndConnect(string name, string runUntil)
+    {
+        var scenario = Tool.TempFile(name + ".json");
+        File.WriteAllText(scenario, $$"""
+            {
+              "name": "{{name}}",
+              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
+              "steps": [
+                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+                { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" }
+              ],
+              "runUntil": "{{runUntil}}"
+            }
+            """);
+        return scenario;
+    }
 }

@@ -238,9 +238,10 @@ public sealed class RunTests
         await cli::SimService.Cli.Commands.RunCommand.RunAsync(line!, output, error, interrupt.Token);
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // The file's own line says INTERRUPTED, and the summary counts every file given, as --json does (tester40 LOW-2: "FAIL" and
-        // "1 file" above "0 failed", where --json said files 2 and outcome "failed").
-        Assert.StartsWith("INTERRUPTED ", lines[0]);
+        // The file's own line says STOPPED, its name in the column of the others' (review40c N-2: INTERRUPTED put it 3 to the
+        // right), and the summary counts every file given, as --json does (tester40 LOW-2: "FAIL" and "1 file" above "0 failed",
+        // where --json said files 2 and outcome "failed").
+        Assert.StartsWith("STOPPED  " + Path.Combine(Tool.RepoRoot, "tests/Cli.Tests/Runaway/keepalive-for-a-century.json") + "  (", lines[0]);
         Assert.Matches(@"^         \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
         Assert.StartsWith("2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (in-process, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
@@ -284,7 +285,7 @@ public sealed class RunTests
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
-        Assert.StartsWith("INTERRUPTED ", lines[0]);
+        Assert.StartsWith("STOPPED  " + Path.Combine(Tool.Fixtures, "mixed", "passing.json") + "  (", lines[0]);
         Assert.Equal("         $: the run was stopped: the tool was interrupted", lines[1]);
         Assert.StartsWith($"2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (server {url}, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());

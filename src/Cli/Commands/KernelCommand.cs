@@ -216,6 +216,7 @@ public static class KernelCommand
         MachineSysctl.RestoreLeftovers(Console.Error, place);
         RemoveNamespacesOfEndedChildren();
         if (machine == MachineWide.None || file.Format is not ScenarioJsonFormat) return RunHeld(file, ignoreGsoPsh, MachineWide.None, cancellationToken);
+        WaitForChildrenOfKilledRuns(Console.Error, cancellationToken);
         // --machine-orphans / --machine-mem: the scenario's tcp_max_orphans / tcp_mem set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         var settings = new List<MachineSysctl>();
@@ -364,8 +365,50 @@ public static class KernelCommand
         foreach (var path in Directory.GetFiles("/run/netns", "simk*-*"))
         {
             var name = Path.GetFileName(path);
-            if (int.TryParse(name.AsSpan(4, name.IndexOf('-') - 4), out int pid) && !Directory.Exists($"/proc/{pid}")) Netns.Ip("netns", "del", name);
+            if (ChildPid(name) is { } pid && !Directory.Exists($"/proc/{pid}")) Netns.Ip("netns", "del", name);
         }
+    }
+
+    /// <summary>The process a child's namespace is named after (simkPID-N, <see cref="HostNamespace"/>).</summary>
+    static int? ChildPid(string name) => int.TryParse(name.AsSpan(4, name.IndexOf('-') - 4), out int pid) ? pid : null;
+
+    /// <summary>The longest a --machine-* run waits for a killed run's child: it ends in milliseconds, so a process still running
+    /// past this is no such child (its pid reused): said, and the run goes on.</summary>
+    static readonly TimeSpan ChildOfAKilledRunWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A killed run's child (<c>/run/netns/simkPID-N</c>, PID still running) ends only when it reads its tool's pipe closed and
+    /// has torn its namespaces down, a moment after that run's lock dropped: a --machine-* run waits for it before it sets
+    /// anything (review40c N-5), or <see cref="MachineSysctl"/>'s check of the machine's sockstat (its <c>mem</c> pages and
+    /// orphans) could count the dying child's sockets. Under the lock every such child is a killed run's.
+    /// </summary>
+    static void WaitForChildrenOfKilledRuns(TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists("/run/netns")) return;
+        var pids = Directory.GetFiles("/run/netns", "simk*-*").Select(path => ChildPid(Path.GetFileName(path)))
+            .OfType<int>().Where(pid => pid != Environment.ProcessId).Distinct();
+        foreach (var pid in pids)
+        {
+            Process child;
+            try
+            {
+                child = Process.GetProcessById(pid);
+            }
+            catch (ArgumentException)
+            {
+                continue; // ended: its namespaces are removed below
+            }
+            using (child)
+            {
+                error.WriteLine($"simservice: kernel: waiting for process {pid}, the child of a kernel run that was killed, to end (its namespaces simk{pid}-*)");
+                var clock = Stopwatch.StartNew();
+                while (!child.WaitForExit(TimeSpan.FromMilliseconds(100)) && clock.Elapsed < ChildOfAKilledRunWait)
+                    cancellationToken.ThrowIfCancellationRequested();
+                if (!child.HasExited)
+                    error.WriteLine($"simservice: kernel: process {pid} still runs after {ChildOfAKilledRunWait.TotalSeconds:0} s: taken for no child of a run (its pid reused), not waited for");
+            }
+        }
+        RemoveNamespacesOfEndedChildren();
     }
 
     /// <summary>The tool that started this child has ended (killed): its namespaces removed, the child ends at once.</summary>

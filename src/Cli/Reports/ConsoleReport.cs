@@ -18,13 +18,14 @@ public static class ConsoleReport
                 break;
             case FileOutcome.Failed or FileOutcome.Interrupted:
                 // An interrupted file is neither passed nor failed (tester40 LOW-2: its line said FAIL, the summary "0 failed"): its
-                // line says so, and what stopped it is no run error.
+                // line says so, and what stopped it is no run error. STOPPED, as wide as PASS, FAIL and INVALID with their spaces
+                // (review40c N-2: INTERRUPTED put its file 3 columns right of the others').
                 bool stopped = result.Outcome == FileOutcome.Interrupted;
                 int failed = result.FailedChecks.Count();
                 // "all checks passed" said nothing of the checks a stopped run never reached: the count that ran and passed.
                 var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : $"{Count(result.Checks.Count, "check")} passed";
                 if (result.Problems.Count > 0 && !stopped) what += $", {Count(result.Problems.Count, "run error")}";
-                output.WriteLine(Shown($"{(stopped ? "INTERRUPTED" : "FAIL    ")} {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
+                output.WriteLine(Shown($"{(stopped ? "STOPPED " : "FAIL    ")} {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 foreach (var check in result.FailedChecks)
                     output.WriteLine(Shown($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}"));
                 foreach (var problem in result.Problems) output.WriteLine(Shown($"         {(stopped ? "" : "run error ")}{problem.Path}: {problem.Message}"));

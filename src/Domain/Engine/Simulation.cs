@@ -662,7 +662,7 @@ public sealed partial class Simulation
         var sent = seg;
         var to = Route(from, ref seg);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
-            sent.Window, sent.Options, reason, to?.Name, sent.Id));
+            sent.Window, sent.Options, reason, to?.Name, sent.Id, sent.OptionLength != sent.Options.WireLength(sent.Flags) ? sent.OptionLength : null));
         if (ReferenceEquals(to, from))
         {
             // A segment to one of the host's own addresses goes through the loopback device: no link, no delay, no loss.

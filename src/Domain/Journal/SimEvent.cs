@@ -12,10 +12,14 @@ public abstract record SimEvent(SimTime At, long Seq);
 /// sees it (before any NAT); <see cref="To"/> names the host it is routed to, null when none.
 /// <see cref="SegmentId"/> numbers every transmission of the simulation from 1 (a retransmission
 /// is a new transmission): the <see cref="SegmentDelivered"/> or <see cref="SegmentDropped"/> of
-/// this transmission carries the same id.
+/// this transmission carries the same id. <see cref="OptionBytes"/> is the option bytes of a header that does not hold what
+/// <see cref="Options"/> lay out to (<see cref="Segment.OptionBytes"/>: an injected EOL-padded list), null otherwise — so a
+/// capture shows the header counted, not the one laid out (review39a N-5); journals stored before it have none.
 /// </summary>
 public sealed record SegmentSent(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
-    int Len, ushort Win, TcpOptions Options, string Reason, string? To, long SegmentId = 0) : SimEvent(At, Seq);
+    int Len, ushort Win, TcpOptions Options, string Reason, string? To, long SegmentId = 0,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    int? OptionBytes = null) : SimEvent(At, Seq);
 
 /// <summary>A segment arrived at its destination host (the tuple as it arrives, after any NAT); <see cref="SegmentId"/> pairs it with its <see cref="SegmentSent"/>.</summary>
 public sealed record SegmentDelivered(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,

@@ -60,5 +60,5 @@ public static class PacketCapture
     ];
 
     static byte[] Bytes(SegmentFlight f, FourTuple tuple) =>
-        TcpPacket.Build(tuple, f.Sent.Flags, f.Sent.SeqNo, f.Sent.AckNo, f.Sent.Win, f.Sent.Options, f.Sent.Len, f.IpId);
+        TcpPacket.Build(tuple, f.Sent.Flags, f.Sent.SeqNo, f.Sent.AckNo, f.Sent.Win, f.Sent.Options, f.Sent.Len, f.IpId, f.Sent.OptionBytes);
 }

@@ -20,9 +20,15 @@ public static class TcpPacket
     /// <summary>sysctl_ip_default_ttl.</summary>
     const byte DefaultTtl = 64;
 
-    public static byte[] Build(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, TcpOptions options, int length, ushort ipId)
+    /// <param name="optionBytes">The header's option bytes when they are not what <paramref name="options"/> lay out to (an
+    /// injected EOL-padded list, <see cref="Journal.SegmentSent.OptionBytes"/>): the options laid out, then EOL (0) to that
+    /// length, so the datagram is as long as the one counted (review39a N-5). Fewer (options packed tighter than tcp_options_write() packs
+    /// them): the list laid out is cut there, the header length right and its last option not (the engine keeps what options mean, not their bytes).</param>
+    public static byte[] Build(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, TcpOptions options, int length, ushort ipId,
+        int? optionBytes = null)
     {
         var tcpOptions = Options(flags, options);
+        if (optionBytes is { } bytes && bytes != tcpOptions.Length) System.Array.Resize(ref tcpOptions, bytes);
         int tcpLength = TcpHeaderLength + tcpOptions.Length + length;
         var packet = new byte[IpHeaderLength + tcpLength];
         var ip = packet.AsSpan(0, IpHeaderLength);

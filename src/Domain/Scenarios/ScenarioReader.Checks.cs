@@ -37,7 +37,7 @@ internal sealed partial class ScenarioReader
     }
 
     StateChecks StateChecksOf(JsonFields f) => new(
-        [.. Array(f["sockets"], nonEmpty: true).Select(SocketCheckOf).OfType<SocketCheck>()],
+        [.. Items(f["sockets"], nonEmpty: true).Select(SocketCheckOf).OfType<SocketCheck>()],
         PerHost(f["sockstat"], Sockstat),
         PerHost(f["counters"], Counters),
         PerHost(f["dmesg"], Dmesg));
@@ -93,7 +93,7 @@ internal sealed partial class ScenarioReader
 
     IEnumerable<DmesgCheck> Dmesg(string host, JsonMember entry)
     {
-        var lines = Array(entry, nonEmpty: true).Select(line => NonEmptyString(line)).OfType<string>().ToImmutableArray();
+        var lines = Items(entry, nonEmpty: true).Select(line => NonEmptyString(line)).OfType<string>().ToImmutableArray();
         return lines.IsEmpty ? [] : [new DmesgCheck(host, lines)];
     }
 
@@ -138,7 +138,7 @@ internal sealed partial class ScenarioReader
     }
 
     ImmutableArray<PacketCheck> Packets(JsonMember? member) =>
-        [.. Array(member, nonEmpty: true).Select(Packet).OfType<PacketCheck>()];
+        [.. Items(member, nonEmpty: true).Select(Packet).OfType<PacketCheck>()];
 
     PacketCheck? Packet(JsonMember member)
     {

@@ -75,20 +75,25 @@ internal sealed partial class ScenarioReader
     /// <summary>SACK blocks as [left, right] pairs, at most TCP_NUM_SACKS (3 beside a timestamp).</summary>
     ImmutableArray<SeqRange>? SackBlocksOf(JsonMember member, bool withTimestamp)
     {
-        var items = Array(member, nonEmpty: false);
         int max = withTimestamp ? SackBlocks.Max - 1 : SackBlocks.Max;
-        if (items.Count > max)
-            Error(member.Path, $"at most {max} SACK blocks fit in the 40 bytes of options{(withTimestamp ? " beside a timestamp" : "")}");
-        var blocks = ImmutableArray.CreateBuilder<SeqRange>();
-        foreach (var item in items)
+        // Counted before any block is read (review40a S-2): two million blocks built a member and a path for each first.
+        if (member.Value.ValueKind == JsonValueKind.Array && member.Value.GetArrayLength() > max)
         {
-            var pair = Array(item, nonEmpty: true);
-            if (pair.Count != 2)
+            Error(member.Path, $"at most {max} SACK blocks fit in the 40 bytes of options{(withTimestamp ? " beside a timestamp" : "")}");
+            return [];
+        }
+        var blocks = ImmutableArray.CreateBuilder<SeqRange>();
+        foreach (var item in Items(member))
+        {
+            var pair = Items(item, nonEmpty: true); // says so when it is no array or an empty one
+            if (item.Value.ValueKind != JsonValueKind.Array || item.Value.GetArrayLength() == 0) continue;
+            if (item.Value.GetArrayLength() != 2)
             {
-                if (pair.Count > 0) Error(item.Path, "a SACK block is [left, right]");
+                Error(item.Path, "a SACK block is [left, right]");
                 continue;
             }
-            if (SeqNo(pair[0]) is { } left && SeqNo(pair[1]) is { } right) blocks.Add(new SeqRange(left, right));
+            var (first, second) = (pair.First(), pair.Last());
+            if (SeqNo(first) is { } left && SeqNo(second) is { } right) blocks.Add(new SeqRange(left, right));
         }
         return blocks.ToImmutable();
     }

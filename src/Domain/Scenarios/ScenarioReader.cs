@@ -119,7 +119,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
             if (fields["addresses"] is { } extra)
             {
                 var list = ImmutableArray.CreateBuilder<uint>();
-                foreach (var item in Array(extra, nonEmpty: true))
+                foreach (var item in Items(extra, nonEmpty: true))
                     if (Address(item) is { } a2)
                     {
                         if ((a2 >> 24) == 127) Error(item.Path, "127.0.0.0/8 is every host's loopback, not an address to add");
@@ -174,7 +174,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
 
     ImmutableArray<ScenarioLink> Links(JsonMember? member)
     {
-        foreach (var item in Array(member, nonEmpty: false))
+        foreach (var item in Items(member))
         {
             var fields = Object(item, LinkFields);
             var between = Between(Required(fields, "between"));
@@ -204,7 +204,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
             Error(m.Path, "must name exactly two hosts");
             return null;
         }
-        var items = Array(m, nonEmpty: false);
+        var items = Items(m).ToList(); // two, or it is no array
         if (items.Count != 2) return null;
         var a = HostName(items[0]);
         var b = HostName(items[1]);

@@ -99,6 +99,9 @@ public sealed partial class TcpSocket
     /// <summary>tp->snd_cwnd_cnt, for tests.</summary>
     internal uint SndCwndCnt => _cwnd.Cnt;
 
+    /// <summary>tp->snd_wl1, for tests.</summary>
+    internal uint SndWl1 => _snd.Wl1;
+
     /// <summary>tcp_jiffies32: the low 32 bits of jiffies.</summary>
     uint Jiffies32 => unchecked((uint)Jiffies.Absolute(_sim.Now));
 

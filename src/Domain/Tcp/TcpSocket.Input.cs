@@ -433,7 +433,8 @@ public sealed partial class TcpSocket
         // tcp_ack(sk, skb, 0 or FLAG_DATA) — so before tcp_ack() can refuse a too-old ACK and answer it with a
         // challenge ACK, which then echoes this segment's TSval: observed on Linux 6.18.44 (kernel --fuzz-pkt seed 1046).
         if (!slowPath && _rxOpt.TsOk && _rcv.Nxt == _rcv.Wup) StoreTsRecent(seg.Options.TsVal);
-        var verdict = FastPathData && seg.Ack == _snd.Una ? FastPathDataAcksNothing(seg) : ProcessAck(seg, updateTsRecent: slowPath, slowPath);
+        bool acksNothing = FastPathData && seg.Ack == _snd.Una;
+        var verdict = acksNothing ? FastPathDataAcksNothing(seg) : ProcessAck(seg, updateTsRecent: slowPath, slowPath);
         // The fast path's pure ACK, whatever tcp_ack() made of it: "When receiving pure ack in fast path, update last ts
         // ecr directly instead of calling tcp_rcv_rtt_measure_ts()" — data echoing the same TSval then gives no sample.
         // linux-4.4 has no rcv_rtt_last_tsecr.
@@ -556,7 +557,13 @@ public sealed partial class TcpSocket
             if (newData) RcvRttMeasureTs(seg);
             queued = DataQueue(seg);
         }
-        if (State != TcpState.Close)
+        if (acksNothing)
+        {
+            // tcp_rcv_established()'s else branch runs no tcp_data_snd_check() (review40a N-12): tcp_update_wl(), then
+            // __tcp_ack_snd_check(sk, 0) only. This data freed nothing and moved no window, so a push would send nothing.
+            AckSendCheck();
+        }
+        else if (State != TcpState.Close)
         {
             // tcp_data_snd_check(): tcp_push_pending_frames(), then tcp_check_space() — the woken writer runs after
             // this softirq's ACK decision.
@@ -702,9 +709,14 @@ public sealed partial class TcpSocket
     /// tcpi_last_ack_recv from the first data segment, which took the slow path (its truesize past sk_forward_alloc), not
     /// from the later predicted ones.
     /// </summary>
+    /// <remarks>
+    /// The else branch came with Neal Cardwell's 2020 "tcp: fix to update snd_wl1 in bulk receiver fast path" (Fixes:
+    /// 1da177e4c3f4, backported to the stable series); v4.4 itself, as the linux-4.4 profile is, leaves snd_wl1 alone
+    /// there (review40a N-8), as RtxFragmentRefused takes v4.4 itself and not its stable series.
+    /// </remarks>
     AckVerdict FastPathDataAcksNothing(Segment seg)
     {
-        _snd.Wl1 = seg.Seq;
+        if (_sim.Profile == KernelProfile.Linux6) _snd.Wl1 = seg.Seq;
         return AckVerdict.Ok;
     }
 

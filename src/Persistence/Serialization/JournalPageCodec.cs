@@ -163,7 +163,7 @@ public sealed class JournalPageEncoder
         {
             case SegmentSent s:
                 Head(1, s.At);
-                Str(s.Host); Tuple(s.Tuple); Byte((byte)s.Flags); U(s.SeqNo); U(s.AckNo); S(s.Len); U(s.Win); Options(s.Options);
+                Str(s.Host); Tuple(s.Tuple); Byte((byte)s.Flags); U(s.SeqNo); U(s.AckNo); S(s.Len); U(s.Win); Options(s.Options, s.OptionBytes);
                 Str(s.Reason); Str(s.To); Segment(s.SegmentId);
                 break;
             case SegmentDelivered s:
@@ -280,11 +280,14 @@ public sealed class JournalPageEncoder
         _prevCall = id;
     }
 
-    private void Options(in TcpOptions o)
+    /// <param name="optionBytes">A header's option bytes when they are not what the options lay out to: bit 64 and a byte after
+    /// the bits (since session 41; a page without it reads as before, so stored pages are unchanged).</param>
+    private void Options(in TcpOptions o, int? optionBytes)
     {
         byte bits = (byte)((o.Mss != 0 ? 1 : 0) | (o.WindowScale is null ? 0 : 2) | (o.SackPermitted ? 4 : 0) | (o.HasTimestamp ? 8 : 0)
-            | (o.TsVal != 0 || o.TsEcr != 0 ? 16 : 0) | (o.Sack != default ? 32 : 0));
+            | (o.TsVal != 0 || o.TsEcr != 0 ? 16 : 0) | (o.Sack != default ? 32 : 0) | (optionBytes is null ? 0 : 64));
         Byte(bits);
+        if (optionBytes is { } bytes) Byte((byte)bytes);
         if (o.Mss != 0) U(o.Mss);
         if (o.WindowScale is { } ws) Byte(ws);
         if ((bits & 16) != 0)
@@ -398,9 +401,9 @@ internal ref struct PageReader(ReadOnlySpan<byte> body, int position)
             case 1:
                 {
                     var (host, tuple, flags, seqNo, ackNo, len, win) = (Str(), Tuple(), (TcpFlags)Byte(), U32(), U32(), I32(), U16());
-                    var options = Options();
+                    var (options, optionBytes) = Options();
                     var (reason, to) = (Str(), StrOrNull());
-                    return new SegmentSent(at, seq, host, tuple, flags, seqNo, ackNo, len, win, options, reason, to, Segment());
+                    return new SegmentSent(at, seq, host, tuple, flags, seqNo, ackNo, len, win, options, reason, to, Segment(), optionBytes);
                 }
             case 2:
                 {
@@ -485,10 +488,12 @@ internal ref struct PageReader(ReadOnlySpan<byte> body, int position)
         }
     }
 
-    private TcpOptions Options()
+    private (TcpOptions Options, int? OptionBytes) Options()
     {
         byte bits = Byte();
-        if (bits > 63) throw Bad($"option bits {bits}");
+        if (bits > 127) throw Bad($"option bits {bits}");
+        int? optionBytes = (bits & 64) != 0 ? Byte() : null;
+        if (optionBytes is { } b && (b > TcpConstants.MaxOptionBytes || b % 4 != 0)) throw Bad($"{b} option bytes");
         ushort mss = (bits & 1) != 0 ? U16() : (ushort)0;
         byte? ws = (bits & 2) != 0 ? Byte() : null;
         var (tsVal, tsEcr) = (bits & 16) != 0 ? (U32(), U32()) : (0u, 0u);
@@ -499,7 +504,7 @@ internal ref struct PageReader(ReadOnlySpan<byte> body, int position)
             if (count is < 0 or > SackBlocks.Max) throw Bad($"{count} SACK blocks");
             sack = new SackBlocks(count, new(U32(), U32()), new(U32(), U32()), new(U32(), U32()), new(U32(), U32()));
         }
-        return new TcpOptions(mss, ws, (bits & 4) != 0, (bits & 8) != 0, tsVal, tsEcr, sack);
+        return (new TcpOptions(mss, ws, (bits & 4) != 0, (bits & 8) != 0, tsVal, tsEcr, sack), optionBytes);
     }
 
     private FourTuple Tuple()

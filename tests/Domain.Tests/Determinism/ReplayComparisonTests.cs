@@ -33,6 +33,30 @@ public class ReplayComparisonTests
         Assert.Null(comparison.FirstDifference);
     }
 
+    /// <summary>
+    /// A journal stored before session 41 has no SegmentSent.OptionBytes: an EOL-padded inject's segment rebuilt with them is
+    /// the same event (review39a N-5), while a stored one that has them must match.
+    /// </summary>
+    [Fact]
+    public void StoredBeforeOptionBytes_RebuiltWithThem_Identical()
+    {
+        SimCommand[] log =
+        [
+            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
+        ];
+        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
+        foreach (var c in log) CommandApplier.Apply(rebuilt, c);
+        var old = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = null } : e).ToList();
+        var other = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = 8 } : e).ToList();
+
+        Assert.Contains(rebuilt.Journal, e => e is SegmentSent { OptionBytes: 4 });
+        Assert.Null(Replay.FirstDifference(old, rebuilt.Journal));
+        Assert.NotNull(Replay.FirstDifference(other, rebuilt.Journal));
+    }
+
     [Fact]
     public void StoredRun_OneEventAltered_FirstDifferenceNamesIt()
     {

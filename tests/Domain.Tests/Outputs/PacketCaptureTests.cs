@@ -1,3 +1,5 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Outputs;
@@ -74,6 +76,29 @@ public class PacketCaptureTests
         }
         Assert.True(drops.Count >= 5, $"{drops.Count} drops");
         Assert.All(rows.Where(r => r["frame.interface_id"] == "1").Skip(1), r => Assert.Equal("1", r["tcp.analysis.retransmission"]));
+    }
+
+    /// <summary>
+    /// An injected segment whose header holds 4 option bytes more than its options lay out to (an EOL-padded list) is captured
+    /// with that header: 144 bytes, as the engine counts the datagram (review39a N-5: 140, the header laid out), the 4 bytes
+    /// EOL bytes (tshark reads four option kinds 0), both checksums right.
+    /// </summary>
+    [Fact]
+    public void WholeSimulation_InjectWithEolPaddedOptions_CapturedWithTheHeaderCounted()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 11);
+        CommandApplier.Apply(sim, new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []));
+        CommandApplier.Apply(sim, new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []));
+        CommandApplier.Apply(sim, new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0));
+        var outcome = CommandApplier.Apply(sim, new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4));
+        Assert.True(outcome.IsOk, outcome.Error?.Message);
+
+        var rows = Tshark.Fields(PacketCapture.Wire(sim.Journal, TimeWindow.All), "ip.len", "tcp.hdr_len", "tcp.len", "tcp.option_kind",
+            "ip.checksum.status", "tcp.checksum.status");
+
+        Assert.Equal(4, sim.Journal.OfType<SegmentSent>().First().OptionBytes);
+        Assert.Equal(("144", "24", "100", "0,0,0,0", "1", "1"), (rows[0]["ip.len"], rows[0]["tcp.hdr_len"], rows[0]["tcp.len"], rows[0]["tcp.option_kind"],
+            rows[0]["ip.checksum.status"], rows[0]["tcp.checksum.status"]));
     }
 
     [Fact]

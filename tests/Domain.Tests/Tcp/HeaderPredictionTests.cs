@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Packetdrill;
@@ -91,6 +92,28 @@ public class HeaderPredictionTests
 
         Assert.Equal((1L, 1L, 0L), Counters(h.Server));
         Assert.Equal((392L, 192L), (s.Info.LastAckRecvMs, s.Info.LastDataRecvMs));
+    }
+
+    /// <summary>
+    /// The same predicted segment at 310 ms moves snd_wl1 to its seq under 6.18 ("else tcp_update_wl()"), 1448 past the
+    /// slow-path segment's, and leaves it under linux-4.4: v4.4 has no else branch (review40a N-8; Neal Cardwell's 2020
+    /// "tcp: fix to update snd_wl1 in bulk receiver fast path" added it).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 1448u)]
+    [InlineData(KernelProfile.Linux44, 0u)]
+    public void Established_PredictedDataAckingNothing_Wl1MovesUnderLinux6Only(KernelProfile profile, uint moved)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 2 * 1448);
+        h.At(Ms(300));
+        uint before = s.SndWl1;
+        h.Send(c.Id, 1448);
+        h.At(Ms(500));
+
+        Assert.Equal(1L, Counters(h.Server).HpHits);
+        Assert.Equal(moved, s.SndWl1 - before);
     }
 
     static Mib RunScript(string text)
