@@ -39,7 +39,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
     long MinRttUs => _rtt.RttMin.Get == uint.MaxValue ? long.MaxValue : _rtt.RttMin.Get;
 
-    public Host Host { get; }
+    /// <summary>The host (set again when a released simulation's socket is taken for another: <see cref="Adopt"/>).</summary>
+    public Host Host { get; private set; }
     public int Id { get; private set; }
     /// <summary>
     /// The socket's slot in its host's set of allocated sockets (<see cref="Host.Free"/>): the 4 bytes tp->window_clamp left
