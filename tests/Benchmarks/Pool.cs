@@ -161,9 +161,7 @@ static class Pool
 
     public static Result Run(int n)
     {
-        // The pool is released at its end (below), its sockets — the clients' freed ones too — going to the process's cache.
-        bool release = Environment.GetEnvironmentVariable("SIMBENCH_NORELEASE") != "1";
-        var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal(), KeepFreedSockets = release };
+        var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal() };
         int clients = (n + 24_999) / 25_000;
         Must(sim, new AddHostCommand("server", "10.0.0.1", HostKind.Linux, [new("net.core.somaxconn", "1000000")]));
         for (int c = 0; c < clients; c++)
@@ -262,9 +260,6 @@ static class Pool
         double close = m.WallSeconds, closeCpu = m.CpuSeconds;
         var closePhase = phase.Stop();
         Console.Write(gcLog?.Drain($"n={n} close"));
-        // The pool is done with: its sockets go to the process's cache (SocketCache), where the next pool's are taken from, as
-        // the kernel's slab objects freed by one pool serve the next (scale session 41). SIMBENCH_NORELEASE=1: dropped instead.
-        if (release) sim.Release();
         return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase, gen0Budget, firstGcMb,
             sinceGcMs, firstGcMs);
     }

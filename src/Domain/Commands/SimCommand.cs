@@ -99,13 +99,7 @@ public static class CommandApplier
     /// <see cref="SameInstantBudget"/>, the rule's): past a smaller one the outcome says <see cref="CommandOutcome.InstantCut"/>,
     /// and the command must not be logged — its log entry would rebuild under the rule's budget and run on.
     /// </summary>
-    public static CommandOutcome Apply(Simulation sim, SimCommand command, long instantBudget)
-    {
-        sim.ThrowIfReleased();
-        return ApplyTo(sim, command, instantBudget);
-    }
-
-    static CommandOutcome ApplyTo(Simulation sim, SimCommand command, long instantBudget) => command switch
+    public static CommandOutcome Apply(Simulation sim, SimCommand command, long instantBudget) => command switch
     {
         AddHostCommand c => AddHost(sim, c),
         AddNatCommand c => AddNat(sim, c),

@@ -183,46 +183,6 @@ public sealed partial class Simulation
 
     ulong NextUInt64() => ((ulong)Rng.NextUInt32() << 32) | Rng.NextUInt32();
 
-    /// <summary>Whether <see cref="Release"/> ended the simulation.</summary>
-    public bool Released { get; private set; }
-
-    /// <summary>
-    /// Ends the simulation: its socket objects go to the process's <see cref="SocketCache"/>, where the next simulation's
-    /// sockets are taken from (as the kernel's slab caches are the machine's, not a namespace's). The caller drops the
-    /// simulation and every socket object it read from it; a command or a run of a released simulation is refused
-    /// (<see cref="InvalidOperationException"/>), as its sockets may by then be another simulation's.
-    /// </summary>
-    public void Release()
-    {
-        if (Released) return;
-        Released = true;
-        foreach (var host in _hosts) SocketCache.Give(host.ReleasedSockets());
-        if (_keptForRelease is { } kept) SocketCache.Give(kept);
-        _keptForRelease = null;
-    }
-
-    /// <summary>
-    /// Whether sockets freed past their host's free list (<see cref="Host.FreeSocket"/>: 1,024 a host) are kept for
-    /// <see cref="Release"/> to give to the <see cref="SocketCache"/> — up to its cap — instead of being left to the collector:
-    /// for a caller that will release the simulation (W6's pools: the client ends a pool closes at once). Off by default: a
-    /// simulation that is never released holds no dead sockets (memory is bounded by what is alive).
-    /// </summary>
-    public bool KeepFreedSockets { get; set; }
-
-    List<TcpSocket>? _keptForRelease;
-
-    /// <summary>A freed socket its host's free list had no room for: kept for <see cref="Release"/> when <see cref="KeepFreedSockets"/> says so.</summary>
-    internal void KeepForRelease(TcpSocket sk)
-    {
-        if (KeepFreedSockets && (_keptForRelease?.Count ?? 0) < SocketCache.CapBytes / SocketCache.SocketBytes) (_keptForRelease ??= []).Add(sk);
-    }
-
-    /// <summary>Refuses to run a released simulation (<see cref="Release"/>).</summary>
-    internal void ThrowIfReleased()
-    {
-        if (Released) throw new InvalidOperationException("the simulation was released: its sockets may be another simulation's");
-    }
-
     // ---- world construction -------------------------------------------------------------
 
     /// <summary>
@@ -372,7 +332,6 @@ public sealed partial class Simulation
     /// <summary>Processes every item due at or before <paramref name="until"/>, then sets the clock to it.</summary>
     public AdvanceResult RunUntil(SimTime until, long eventBudget = long.MaxValue)
     {
-        ThrowIfReleased();
         bool truncated = RunDue(until, eventBudget, out long processed);
         return new AdvanceResult(Now, processed, truncated, !truncated && _queue.Count == 0);
     }
@@ -399,7 +358,6 @@ public sealed partial class Simulation
     /// <summary>Runs until nothing is pending, the horizon is reached, or the budget is spent.</summary>
     public AdvanceResult RunUntilIdle(SimTime horizon, long eventBudget = long.MaxValue)
     {
-        ThrowIfReleased();
         long processed = 0;
         while (_queue.TryPeekTime(out var at))
         {

@@ -728,8 +728,7 @@ public sealed partial class Host : IEventTarget
 
     /// <summary>
     /// Models sk_prot_alloc() — net/core/sock.c: a socket object from the host's free list (tcp_prot.slab's freed objects,
-    /// TcpSocket.Slab.cs) when one is there and was freed before the current event began, else one a released simulation gave
-    /// the process's <see cref="SocketCache"/>, else a new one.
+    /// TcpSocket.Slab.cs) when one is there and was freed before the current event began, else a new one.
     /// </summary>
     internal TcpSocket NewSocket()
     {
@@ -739,11 +738,7 @@ public sealed partial class Host : IEventTarget
             sk = _freeSockets.Pop().Socket;
             sk.Reuse(Sim.NextSocketId());
         }
-        else
-        {
-            int id = Sim.NextSocketId();
-            sk = SocketCache.Take(this, id) ?? new TcpSocket(this, id);
-        }
+        else sk = new TcpSocket(this, Sim.NextSocketId());
         sk.HostSlot = _sockets.Add(sk);
         if (sk.HasDataPath) SocketsWithDataPath++; // an object from the free list keeps its data path (TcpSocket.Slab.cs)
         Sim.Register(sk);
@@ -784,21 +779,10 @@ public sealed partial class Host : IEventTarget
     internal RequestSocket? TakeFreeRequest() =>
         _freeRequests.Count > 0 && _freeRequests.Peek().FreedAtEvent < Sim.EventsProcessed ? _freeRequests.Pop() : null;
 
-    /// <summary>
-    /// Every socket object the host holds — allocated or on its free list — for <see cref="Simulation.Release"/>, which gives
-    /// them to the process's <see cref="SocketCache"/>: the host is done with, so nothing reaches them any more.
-    /// </summary>
-    internal IEnumerable<TcpSocket> ReleasedSockets()
-    {
-        foreach (var sk in _sockets.Items) yield return sk;
-        foreach (var (sk, _) in _freeSockets) yield return sk;
-    }
-
     /// <summary>Models sk_prot_free() — net/core/sock.c: kmem_cache_free(prot->slab, sk), bounded as a slab cache's free objects are by its shrinker.</summary>
     internal void FreeSocket(TcpSocket sk)
     {
         if (_freeSockets.Count < FreeSocketsKept) _freeSockets.Push((sk, Sim.EventsProcessed));
-        else Sim.KeepForRelease(sk);
     }
 
     /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>

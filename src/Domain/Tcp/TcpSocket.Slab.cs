@@ -120,17 +120,4 @@ public sealed partial class TcpSocket
 
     /// <summary>sk_prot_alloc() of an object from the free list: a new socket with a new id.</summary>
     internal void Reuse(int id) => Init(id);
-
-    /// <summary>
-    /// sk_prot_alloc() of an object a released simulation gave back (<see cref="SocketCache"/>): a new socket of
-    /// <paramref name="host"/> with id <paramref name="id"/>. The data path and the rare state are dropped rather than reset —
-    /// they and their timers belong to the old simulation, and a new socket makes them on first use.
-    /// </summary>
-    internal void Adopt(Host host, int id)
-    {
-        Host = host;
-        _data = null;
-        _rare = null;
-        Init(id);
-    }
 }

@@ -39,8 +39,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
     long MinRttUs => _rtt.RttMin.Get == uint.MaxValue ? long.MaxValue : _rtt.RttMin.Get;
 
-    /// <summary>The host (set again when a released simulation's socket is taken for another: <see cref="Adopt"/>).</summary>
-    public Host Host { get; private set; }
+    public Host Host { get; }
     public int Id { get; private set; }
     /// <summary>
     /// The socket's slot in its host's set of allocated sockets (<see cref="Host.Free"/>): the 4 bytes tp->window_clamp left
