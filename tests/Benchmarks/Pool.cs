@@ -206,7 +206,9 @@ static class Pool
         using var gcLog = Environment.GetEnvironmentVariable("SIMBENCH_GCLOG") == "1" ? new GcLog() : null;
         gcLog?.Drain("before");
         // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
-        // shows the engine's own cost per connection at each N without the collector's.
+        // shows the engine's cost per connection at each N without the collector's — but on pages the region committed fresh:
+        // a 100k phase then takes 13,854–42,994 faults where a plain one, on pages earlier pools touched, takes ≈ 700, and
+        // opens slower (scale session 41: 100k/10k 0.71 against 0.85, six pairs), so it bounds the collector, not the engine.
         bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
         // What gen0 may still allocate before its budget runs out, as the open phase starts (scale session 39: 250–423 MB before
         // every 100k pool, above the ≈ 194 MB the phase allocates, and each of them still made a gen0 — the budget alone does
