@@ -101,11 +101,11 @@ public sealed partial class TcpSocket
                 // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
                 if (State is TcpState.SynSent or TcpState.SynRecv)
                 {
-                    // The engine keeps one sleeping connect() per socket: a second caller gets EALREADY at once.
-                    if (_pendingConnect is not null) return CallOutcome.Fail(Errno.EALREADY);
+                    // A connect() from another thread while one sleeps waits beside it (<see cref="_otherConnects"/>).
                     call.ConnectWasConnecting = true;
                     if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
-                    _pendingConnect = call;
+                    if (_pendingConnect is null) _pendingConnect = call;
+                    else (_otherConnects ??= []).Add(call);
                     return CallOutcome.Block;
                 }
                 if (State == TcpState.Close) return CallOutcome.Fail(ConnectFailed());
@@ -964,7 +964,7 @@ public sealed partial class TcpSocket
     /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>
     internal void Interrupt(PendingCall call)
     {
-        if (_pendingConnect == call) _pendingConnect = null;
+        ForgetConnect(call);
         if (PendingSend == call) PendingSend = null;
         RemoveSleepingReader(call);
         if (PendingClose == call)
