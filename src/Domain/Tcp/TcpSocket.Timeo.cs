@@ -147,7 +147,7 @@ public sealed partial class TcpSocket
             case SocketCallKind.Send:
                 // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()
                 // then returns what it copied, if anything ("if (copied + copied_syn) goto out").
-                if (PendingSend == call) PendingSend = null;
+                ForgetSender(call);
                 if (!call.SendWaitsConnect) Ledger.Sent -= call.Requested - call.Done;
                 _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
                 break;

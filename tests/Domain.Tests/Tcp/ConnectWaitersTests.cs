@@ -70,3 +70,44 @@ public class ConnectWaitersTests
         Assert.Equal((Ms(70), 0L, (string?)null, SimDuration.FromMilliseconds(20)), Outcome(h, again.CallId));
     }
 }
+
+/// <summary>
+/// Several threads in send() on one socket — tcp_sendmsg_locked() (net/ipv4/tcp.c): sk_stream_wait_memory() releases the
+/// socket lock while it sleeps, so a second send() copies what fits and sleeps beside the first. Each wakeup reaches
+/// both; the engine lets the first caller copy first.
+/// </summary>
+public class SendWaitersTests
+{
+    [Fact]
+    public void Established_SecondSendWhileTheFirstSleeps_BothDeliverEverything()
+    {
+        // 300,000 bytes fill the send buffer and the first send() sleeps; a second send() of 1,000 bytes at 35 ms sleeps
+        // too, at the head of the wait queue. From the wakeup that frees room the newest sleeper copies first: the second
+        // returns 1,000 at 140 ms, and the first goes on and returns 300,000 at 182 ms; the server reads all 301,000
+        // bytes. Until session 41 the second took the first's place: the first never returned and its unsent rest was never
+        // copied.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        var first = h.Send(c.Id, 300_000);
+        h.At(Ms(35));
+        var second = h.Send(c.Id, 1_000);
+        h.At(Ms(1000));
+        var reads = new List<CallHandle>();
+        for (int i = 0; i < 40; i++)
+        {
+            reads.Add(h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id, Bytes = 1_000_000 }));
+            h.At(Ms(1000 + 100 * (i + 1)));
+        }
+
+        var r1 = h.Returned(first.CallId);
+        var r2 = h.Returned(second.CallId);
+        Assert.True(first.Blocked);
+        Assert.True(second.Blocked);
+        Assert.NotNull(r1);
+        Assert.NotNull(r2);
+        Assert.Equal((300_000L, (string?)null), (r1!.Result, r1.Errno));
+        Assert.Equal((1_000L, (string?)null), (r2!.Result, r2.Errno));
+        Assert.Equal((Ms(182), Ms(140)), (r1.At, r2.At));
+        Assert.Equal(301_000L, reads.Select(r => h.Returned(r.CallId)).Where(r => r is { Result: > 0 }).Sum(r => r!.Result));
+    }
+}
