@@ -24,19 +24,24 @@ public class ConnectWaitersTests
         return (r!.At, r.Result, r.Errno, r.Blocked);
     }
 
+    /// <summary>A listener on server:80; a client socket's connect() to <paramref name="port"/> at 0 and another at 2 ms.</summary>
+    static (TwoHostHarness H, CallHandle Socket, CallHandle First, CallHandle Second) TwoConnects(ushort port)
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var s = h.Call("client", SocketCallKind.Socket);
+        var first = Connect(h, s.SocketId, port);
+        h.At(Ms(2));
+        return (h, s, first, Connect(h, s.SocketId, port));
+    }
+
     [Fact]
     public void SynSent_SecondConnectWhileTheFirstSleeps_BothReturnZeroAtTheSynAck()
     {
         // The SYN leaves at 0, the SYN-ACK is back at 20 ms: tcp_finish_connect() wakes both sleepers, each finds
         // ESTABLISHED and returns 0 (sock->state SS_CONNECTED). Observed on 6.18.44; the engine gave the second
         // -EALREADY at once.
-        var h = new TwoHostHarness();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var s = h.Call("client", SocketCallKind.Socket);
-
-        var first = Connect(h, s.SocketId, 80);
-        h.At(Ms(2));
-        var second = Connect(h, s.SocketId, 80);
+        var (h, s, first, second) = TwoConnects(80);
         h.At(Ms(100));
 
         Assert.True(second.Blocked);
@@ -52,13 +57,7 @@ public class ConnectWaitersTests
         // The RST at 20 ms: the first to run takes sock_error() (ECONNREFUSED), sk_disconnects++ and tcp_disconnect();
         // the other finds "dis != sk->sk_disconnects" and returns -EPIPE. SO_ERROR is then 0 and the socket may connect
         // again. (On 6.18.44 either thread may take the refusal; the engine gives it to the first caller.)
-        var h = new TwoHostHarness();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var s = h.Call("client", SocketCallKind.Socket);
-
-        var first = Connect(h, s.SocketId, 81);
-        h.At(Ms(2));
-        var second = Connect(h, s.SocketId, 81);
+        var (h, s, first, second) = TwoConnects(81);
         h.At(Ms(50));
         var error = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = s.SocketId, Option = SocketOption.SO_ERROR });
         var again = Connect(h, s.SocketId, 80);
