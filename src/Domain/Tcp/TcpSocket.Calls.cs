@@ -101,11 +101,11 @@ public sealed partial class TcpSocket
                 // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
                 if (State is TcpState.SynSent or TcpState.SynRecv)
                 {
-                    // The engine keeps one sleeping connect() per socket: a second caller gets EALREADY at once.
-                    if (_pendingConnect is not null) return CallOutcome.Fail(Errno.EALREADY);
+                    // A connect() from another thread while one sleeps waits beside it (<see cref="_otherConnects"/>).
                     call.ConnectWasConnecting = true;
                     if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
-                    _pendingConnect = call;
+                    if (_pendingConnect is null) _pendingConnect = call;
+                    else (_otherConnects ??= []).Add(call);
                     return CallOutcome.Block;
                 }
                 if (State == TcpState.Close) return CallOutcome.Fail(ConnectFailed());
@@ -241,7 +241,7 @@ public sealed partial class TcpSocket
             if (SoftError is not null) return CallOutcome.Fail(TakeStreamError());
             if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
             call.SendWaitsConnect = true;
-            PendingSend = call;
+            QueueSender(call);
             return CallOutcome.Block;
         }
         if (SoftError is not null || SendShutdown || State is not (TcpState.Established or TcpState.CloseWait))
@@ -257,8 +257,44 @@ public sealed partial class TcpSocket
             Ledger.Sent -= bytes - call.Done;
             return call.Done > 0 ? CallOutcome.Ok(call.Done) : CallOutcome.Fail(Errno.EAGAIN);
         }
-        PendingSend = call;
+        QueueSender(call);
         return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// A send() goes to sleep at the head of the wait queue: sk_stream_wait_memory() → sk_wait_event() → add_wait_queue()
+    /// puts a sleeper first, and __wake_up_common() wakes from the head, so the newest sleeper runs first
+    /// (<see cref="PendingSend"/>), the ones before it after (<see cref="OtherSends"/>, newest first). Observed on 6.18.44:
+    /// a 1,000-byte send() made while a 5 MB one slept was copied at the first wakeup and returned, the 5 MB one went on.
+    /// </summary>
+    void QueueSender(PendingCall call)
+    {
+        if (PendingSend is { } older) (OtherSends ??= []).Insert(0, older);
+        PendingSend = call;
+    }
+
+    /// <summary>
+    /// The sleeping send() at the head has returned: the next one, woken by the same wakeup, takes the lock and goes on
+    /// (<see cref="RunWokenWriter"/>) — with <paramref name="run"/> false (a timeout or signal ended the first) it only
+    /// becomes the head.
+    /// </summary>
+    void NextSender(bool run)
+    {
+        if (PendingSend is not null || OtherSends is not { Count: > 0 } others) return;
+        PendingSend = others[0];
+        others.RemoveAt(0);
+        if (run) RunWokenWriter();
+    }
+
+    /// <summary>A sleeping send() leaves its wait (timeout, signal) without the others'.</summary>
+    void ForgetSender(PendingCall call)
+    {
+        if (PendingSend == call)
+        {
+            PendingSend = null;
+            NextSender(run: false);
+        }
+        else OtherSends?.Remove(call);
     }
 
     /// <summary>sk_stream_error(): the pending socket error if any (consumed), else EPIPE.</summary>
@@ -322,12 +358,14 @@ public sealed partial class TcpSocket
             }
             PendingSend = null;
             _sim.CompleteCall(call, call.Done, null);
+            NextSender(run: true);
             return;
         }
         PendingSend = null;
         // A blocked send returns what it copied, or the error when it copied nothing.
         if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
         else _sim.CompleteCall(call, -1, TakeStreamError());
+        NextSender(run: true);
     }
 
     /// <summary>
@@ -343,7 +381,9 @@ public sealed partial class TcpSocket
         PendingSend = null;
         call.SendWaitsConnect = false;
         var outcome = SendAfterRateCheck(call.Requested, call);
-        if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
+        if (outcome.Blocked) return;
+        _sim.CompleteCall(call, outcome.Value, outcome.Errno);
+        NextSender(run: true);
     }
 
     /// <summary>
@@ -973,8 +1013,8 @@ public sealed partial class TcpSocket
     /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>
     internal void Interrupt(PendingCall call)
     {
-        if (_pendingConnect == call) _pendingConnect = null;
-        if (PendingSend == call) PendingSend = null;
+        ForgetConnect(call);
+        ForgetSender(call);
         RemoveSleepingReader(call);
         if (PendingClose == call)
         {

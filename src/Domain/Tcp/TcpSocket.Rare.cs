@@ -42,6 +42,18 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// send() calls of other threads asleep beside <see cref="PendingSend"/>: sk_stream_wait_memory() and
+    /// sk_stream_wait_connect() release the socket lock while they sleep, so another thread's tcp_sendmsg_locked() runs and
+    /// sleeps too. The kernel wakes them all (sk_stream_write_space(), sk_state_change()) from the wait queue's head, the
+    /// newest first (<see cref="QueueSender"/>, <see cref="NextSender"/>).
+    /// </summary>
+    List<PendingCall>? OtherSends
+    {
+        get => _rare?.OtherSends;
+        set { if (value is not null || _rare is not null) RareToWrite.OtherSends = value; }
+    }
+
+    /// <summary>
     /// The head of the recv() calls asleep in sk_wait_data(), linked through <see cref="PendingCall.NextSleepingReader"/>
     /// in the order of the socket's wait queue: sk_wait_data() → add_wait_queue() puts a (non-exclusive) sleeper at the
     /// head, and __wake_up_common() wakes them all from the head.
@@ -159,6 +171,8 @@ public sealed partial class TcpSocket
         public SimTimer? KeepaliveTimer;
         /// <summary>Blocked send() and close() calls (a connect() is the socket's own: every client makes one).</summary>
         public PendingCall? PendingSend, PendingClose;
+        /// <summary>Further send() calls asleep behind <see cref="PendingSend"/>, newest first (other threads).</summary>
+        public List<PendingCall>? OtherSends;
         /// <summary>The first recv() asleep in sk_wait_data() (<see cref="TcpSocket.SleepingReaders"/>).</summary>
         public PendingCall? SleepingReaders;
         /// <summary>SO_SNDBUF / SO_RCVBUF as set (0: not set).</summary>
@@ -190,6 +204,7 @@ public sealed partial class TcpSocket
             SoftError = null;
             // KeepaliveTimer is kept: TcpSocket.Init() attaches it to the socket again as a new timer (SimTimer.Reuse()).
             PendingSend = SleepingReaders = PendingClose = null;
+            OtherSends = null;
             SndBufSet = RcvBufSet = Disconnects = 0;
             OowAck = default;
             BindAddress = IPv4.Any;

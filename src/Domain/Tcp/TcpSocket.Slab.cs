@@ -72,6 +72,7 @@ public sealed partial class TcpSocket
         _ecn = EcnFlags.None;
         _synEcn = TcpFlags.None;
         _pendingConnect = null;
+        _otherConnects = null;
         _woken = WokenTasks.None;
         _xmitTimerListUntil = default;
 
@@ -110,7 +111,7 @@ public sealed partial class TcpSocket
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
         _rare?.Listen is null && LingerSet is null && TimeoutsSet is null &&
-        _pendingConnect is null && PendingSend is null && !HasSleepingReader && PendingClose is null;
+        _pendingConnect is null && _otherConnects is not { Count: > 0 } && PendingSend is null && !HasSleepingReader && PendingClose is null;
 
     /// <summary>sk_prot_free(): gives a destroyed, unreachable socket back to its host's free list.</summary>
     void FreeToSlab()

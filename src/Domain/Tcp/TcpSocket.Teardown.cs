@@ -561,6 +561,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingConnect is not { } c || State is TcpState.SynSent or TcpState.SynRecv) return false;
         _pendingConnect = null;
+        bool failed = false;
         // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
         if (c.DisconnectsAtSleep != Disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
         else if (State != TcpState.Close)
@@ -571,9 +572,44 @@ public sealed partial class TcpSocket
         else
         {
             _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
-            return true;
+            failed = true;
         }
-        return false;
+        CompleteOtherConnects(failed);
+        return failed;
+    }
+
+    /// <summary>
+    /// The other connect() calls woken with the first (<see cref="_otherConnects"/>) run after it, each past
+    /// inet_wait_for_connect() under the socket lock: connected, sock->state is SS_CONNECTED and each returns 0; if the
+    /// first took the sock_error path (<paramref name="firstDisconnects"/>: its sk_disconnects++), or another call had
+    /// disconnected the socket while they slept, "dis != sk->sk_disconnects" gives each -EPIPE. The kernel wakes them
+    /// from one wait queue and whichever thread takes the lock first takes the error (observed on 6.18.44: either of
+    /// two); the engine lets the first caller take it.
+    /// </summary>
+    void CompleteOtherConnects(bool firstDisconnects)
+    {
+        if (_otherConnects is not { Count: > 0 } others) return;
+        _otherConnects = null;
+        foreach (var c in others)
+        {
+            bool epipe = firstDisconnects || c.DisconnectsAtSleep != Disconnects || State == TcpState.Close;
+            _sim.CompleteCall(c, epipe ? -1 : 0, epipe ? Errno.EPIPE : null);
+        }
+    }
+
+    /// <summary>A sleeping connect() leaves its wait (timeout, signal) without the others'.</summary>
+    void ForgetConnect(PendingCall call)
+    {
+        if (_pendingConnect == call)
+        {
+            _pendingConnect = null;
+            if (_otherConnects is { Count: > 0 } others)
+            {
+                _pendingConnect = others[0];
+                others.RemoveAt(0);
+            }
+        }
+        else _otherConnects?.Remove(call);
     }
 
     /// <summary>__inet_stream_connect()'s sock_error path, after the call's error: sk_disconnects++ and tcp_disconnect().</summary>

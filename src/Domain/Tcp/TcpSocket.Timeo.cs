@@ -123,7 +123,7 @@ public sealed partial class TcpSocket
                 // __inet_stream_connect(): inet_wait_for_connect() returned 0 — "goto out" with err as set
                 // before the wait: -EINPROGRESS on the first connect() (sock->state stays SS_CONNECTING, the
                 // handshake goes on), -EALREADY on a connect() made while SS_CONNECTING.
-                if (_pendingConnect == call) _pendingConnect = null;
+                ForgetConnect(call);
                 var errno = call.ConnectWasConnecting ? Errno.EALREADY : Errno.EINPROGRESS;
                 _sim.CompleteCall(call, -1, errno);
                 break;
@@ -156,7 +156,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void ReturnTimedOutSend(PendingCall call)
     {
-        if (PendingSend == call) PendingSend = null;
+        ForgetSender(call);
         if (!call.SendWaitsConnect) Ledger.Sent -= call.Requested - call.Done;
         _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
     }

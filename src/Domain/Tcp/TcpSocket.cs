@@ -224,6 +224,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     // ---- blocked calls (send, recv and close in TcpSocket.Rare.cs) --------------------------------
     /// <summary>A connect() asleep in inet_wait_for_connect(): every client's first call, so the socket's own.</summary>
     PendingCall? _pendingConnect;
+    /// <summary>
+    /// Further connect() calls asleep in inet_wait_for_connect() beside <see cref="_pendingConnect"/> (other threads that
+    /// called connect() while SS_CONNECTING), in the order they came; rare, so made on first use.
+    /// </summary>
+    List<PendingCall>? _otherConnects;
     /// <summary>This socket's woken tasks queued to run at this instant (<see cref="Simulation.WakeTask"/>).</summary>
     WokenTasks _woken;
 
