@@ -66,13 +66,9 @@ public sealed class WorkloadFuzzTests
     /// </summary>
     static readonly string[] DrawnByNone =
     [
-        // MTU probing's (D161): tcp_mtu_probing 1's search after RTOs or 2's probes from the start, and the sysctls that
-        // act only once it searches; session 40 made them run at every value, and no profile draws them yet
-        "tcp_mtu_probing", "tcp_probe_interval", "tcp_probe_threshold", "tcp_base_mss", "tcp_mtu_probe_floor", "tcp_min_snd_mss",
+        // (MTU probing's six and ECN's two were here until session 41: the mtu profile draws them)
         // the size of a child namespace's established hash table: nothing a run's packets show
         "tcp_child_ehash_entries",
-        // ECN's: tcp_ecn 1 asks for it in a SYN, tcp_ecn_fallback strips it from a retransmitted one; no profile draws them yet
-        "tcp_ecn", "tcp_ecn_fallback",
         // taken, without effect on what the engine models (SysctlCatalog): read by nothing since 4.15, a mark no one sets,
         // a VRF device; and autocorking, which the engine's always drained path runs alike at 0 and 1
         "tcp_fack", "tcp_fwmark_accept", "tcp_l3mdev_accept", "tcp_autocorking",
@@ -95,7 +91,7 @@ public sealed class WorkloadFuzzTests
         // The listen and limits profiles run each draft on the engine to prune it (seconds a case here): 10 cases of theirs.
         (Func<long, int, FuzzCase> Draw, int Cases)[] others = [(FuzzCase.Draw, 40), (AppFuzzCase.Draw, 40), (CloseFuzzCase.Draw, 40),
             (LimitsFuzzCase.Draw, 10), (ListenFuzzCase.Draw, 10), (LossFuzzCase.Draw, 40), (ObserveFuzzCase.Draw, 40), (OptionsFuzzCase.Draw, 40),
-            (TimersFuzzCase.Draw, 40)];
+            (TimersFuzzCase.Draw, 40), (MtuFuzzCase.Draw, 40)];
         var elsewhere = others.SelectMany(p => Enumerable.Range(0, p.Cases).SelectMany(n => Sysctls(p.Draw(1, n).Draft))).ToHashSet();
         var mine = Enumerable.Range(0, 40).SelectMany(n => Sysctls(WorkloadFuzzCase.Draw(1, n).Draft)).ToHashSet();
         var catalog = SysctlCatalog.All.Values
@@ -105,7 +101,7 @@ public sealed class WorkloadFuzzTests
         Assert.Empty(catalog.Except(elsewhere).Except(mine).Except(DrawnByNone));
         Assert.Empty(Undrawn.Except(mine));
         Assert.Empty(Undrawn.Except(catalog));
-        // the timers profile draws tcp_retries1, and since session 40 the loss profile the restart after idle and the congestion control
+        // the timers profile (and since session 41 the mtu profile) draws tcp_retries1, and since session 40 the loss profile the restart after idle and the congestion control
         Assert.Equal(["tcp_retries1", "tcp_slow_start_after_idle", "tcp_congestion_control"], Undrawn.Intersect(elsewhere));
         Assert.Empty(catalog.Except(elsewhere).Intersect(mine).Except(Undrawn));
         Assert.Empty(DrawnByNone.Intersect(elsewhere.Union(mine)));
