@@ -93,6 +93,10 @@ const string usage = """
                              tcp_retries1 (timers' too), tcp_comp_sack_*, tcp_no_metrics_save, reno, …), with sysctl
                              steps and link changes while it closes (a black hole healed, loss by segment, a slower
                              direction)
+          --profile mtu      draw MTU probing and ECN instead (a bulk transfer under tcp_mtu_probing 0/1/2, tcp_base_mss,
+                             tcp_mtu_probe_floor, tcp_min_snd_mss, tcp_probe_interval, tcp_probe_threshold and
+                             tcp_ecn 0/1/2, tcp_ecn_fallback on each side, through a black hole that heals or a loss
+                             by segment, a lost SYN now and then, a probing sysctl changed mid-run)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE [--force]] ID   save a simulation as a scenario file
       new [--output FILE [--force]]                      print a commented starter scenario

@@ -35,8 +35,8 @@ public static partial class FuzzCommand
         string? badSeed = Number(line, "seed", 1, long.MinValue, long.MaxValue, out long seed),
             badCases = Number(line, "cases", 20, 1, int.MaxValue, out long cases), badCase = Number(line, "case", -1, 0, int.MaxValue, out long only);
         if ((badSeed ?? badCases ?? badCase) is { } wrong) return RunCommand.Usage(error, $"fuzz: {wrong}");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close" or "workload"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close, workload)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close" or "workload" or "mtu"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close, workload, mtu)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
@@ -48,6 +48,7 @@ public static partial class FuzzCommand
             "options" => OptionsFuzzCase.Draw,
             "close" => CloseFuzzCase.Draw,
             "workload" => WorkloadFuzzCase.Draw,
+            "mtu" => MtuFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         if (OutputFiles.Dash(line, "keep") is { } dash) return RunCommand.Usage(error, $"fuzz: {dash}");

@@ -84,6 +84,7 @@ public static class WorkloadFuzzCase
             if (Chance(0.2)) spec["keepalive"] = true;
             if (Chance(0.2)) spec["userTimeoutMs"] = Pick(new[] { 500, 1500, 3000 });
             Add(1_000_000, new JsonObject { ["workload"] = spec });
+            Departures.AddRange(Enumerable.Range(0, count).Select(i => 1_000_000 + (long)Math.Floor(i * (1e9 / rate))));
 
             // The closes come about a request's and a response's round trips and the think time after each arrival.
             long lastArrival = 1_000_000 + (count - 1) * 1_000_000_000L / rate;
