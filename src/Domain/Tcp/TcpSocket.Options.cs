@@ -200,14 +200,26 @@ public sealed partial class TcpSocket
     /// by half that window (tcp_bound_to_half_wnd()): 1448 over Ethernet. tcp_cong_control() then sets the pacing rate
     /// from it, before tcp_rcv_synsent_state_process() syncs the MSS with the negotiated options. Observed on Linux
     /// 6.18.44: TCP_INFO's pacing_rate after an active open is 1448 · 10 · 200 % / srtt (4686084 B/s at a 6.18 ms RTT,
-    /// 1428007 at 20.28 ms), not 524-based.
+    /// 1428007 at 20.28 ms), not 524-based. With icsk_mtup.enabled (net.ipv4.tcp_mtu_probing 2) that sync also holds it to
+    /// tcp_mtu_to_mss(search_low), tcp_connect_init()'s tcp_mtup_init() search_low with the same connect-time header
+    /// ("if (icsk->icsk_mtup.enabled) mss_now = min(mss_now, tcp_mtu_to_mss(sk, icsk->icsk_mtup.search_low))"). Observed
+    /// on Linux 6.18.44: tcp_base_mss 512 over a 5 ms link sends its first flight in 2-segment skbs (512-based pacing), not 5.
     /// </summary>
-    int SynAckMssCache() => BoundToHalfWindow(ConnectHeaderMss(_rxOpt.MssClamp));
+    int SynAckMssCache()
+    {
+        int mss = BoundToHalfWindow(ConnectHeaderMss(_rxOpt.MssClamp));
+        if (!MtupEnabled) return mss;
+        int searchLow = MssToMtu(Host.Sysctls.TcpBaseMss, Host.Sysctls.TcpTimestamps);
+        return Math.Min(mss, ConnectHeaderMss(_rxOpt.MssClamp, unchecked(searchLow - Network.Host.Ipv4TcpHeaders)));
+    }
 
     /// <summary>tcp_mtu_to_mss() with the connect-time tcp_header_len: min(pmtu − 40, mss_clamp), at least tcp_min_snd_mss, less the timestamp option when the sysctl is on.</summary>
-    int ConnectHeaderMss(int mssClamp)
+    int ConnectHeaderMss(int mssClamp) => ConnectHeaderMss(mssClamp, RouteAdvmss);
+
+    /// <summary>tcp_mtu_to_mss() with the connect-time tcp_header_len, for a pmtu of <paramref name="pmtuMss"/> + 40.</summary>
+    int ConnectHeaderMss(int mssClamp, int pmtuMss)
     {
-        int mss = Math.Max(Math.Min(RouteAdvmss, mssClamp), Host.Sysctls.TcpMinSndMss);
+        int mss = Math.Max(Math.Min(pmtuMss, mssClamp), Host.Sysctls.TcpMinSndMss);
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
 
