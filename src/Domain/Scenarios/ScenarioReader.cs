@@ -116,10 +116,14 @@ internal sealed partial class ScenarioReader(bool stored = false)
             if (fields is null) continue;
             var address = Address(Required(fields, "address"));
             ImmutableArray<uint>? more = null;
-            if (fields["addresses"] is { } extra)
+            // A new document meets the request's bound (CommandApplier.ArrivalProblem), checked before any address is.
+            if (fields["addresses"] is { } extra && !stored && extra.Value.ValueKind == JsonValueKind.Array
+                && Commands.AddHostCommand.TooManyAddresses(extra.Value.GetArrayLength()) is { } tooMany)
+                Error(extra.Path, tooMany);
+            else if (fields["addresses"] is { } listed)
             {
                 var list = ImmutableArray.CreateBuilder<uint>();
-                foreach (var item in Items(extra, nonEmpty: true))
+                foreach (var item in Items(listed, nonEmpty: true))
                     if (Address(item) is { } a2)
                     {
                         if ((a2 >> 24) == 127) Error(item.Path, "127.0.0.0/8 is every host's loopback, not an address to add");
