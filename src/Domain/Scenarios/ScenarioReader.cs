@@ -262,19 +262,12 @@ internal sealed partial class ScenarioReader(bool stored = false)
     /// <summary>The value's text as written to /proc/sys (a JSON integer as its decimal text), after the schema's checks of name and JSON type.</summary>
     string? SysctlText(string name, JsonMember entry)
     {
-        if (!ScenarioSyntax.SysctlNames.Contains(name))
+        if (SysctlCatalog.NotSimulated(name, _profile) is { } unknown)
         {
-            Error(entry.Path, $"unknown sysctl \"{name}\"");
+            Error(entry.Path, unknown);
             return null;
         }
-        if (_profile is not { } profile) return null;
-        if (!SysctlCatalog.Exists(name, profile))
-        {
-            Error(entry.Path, name == "net.ipv4.tcp_tw_recycle"
-                ? "net.ipv4.tcp_tw_recycle exists only in the linux-4.4 profile (removed in Linux 4.12)"
-                : $"sysctl \"{name}\" is not simulated by kernel profile {profile.ToWireName()}");
-            return null;
-        }
+        if (_profile is null) return null;
         if (SysctlJson.Text(entry.Value, out var problem) is { } text) return text;
         Error(entry.Path, problem);
         return null;
