@@ -15,7 +15,19 @@ public abstract record SimCommand;
 
 /// <summary>Creates a host (a Linux kernel, or a scripted packet source/sink) with sysctls applied in order.</summary>
 public sealed record AddHostCommand(string Name, string Address, HostKind Kind, IReadOnlyList<KeyValuePair<string, string>> Sysctls,
-    string? BehindNat = null, IReadOnlyList<string>? Addresses = null) : SimCommand;
+    string? BehindNat = null, IReadOnlyList<string>? Addresses = null) : SimCommand
+{
+    /// <summary>
+    /// The most further addresses a new host takes (a request's or a new scenario's <c>addresses</c>). Linux has no such
+    /// limit of its own (each address is one in_ifaddr on the interface); this bounds a request's work and every segment's
+    /// local-address lookup (<see cref="Network.Host.IsLocal"/>). Never asked of a stored log.
+    /// </summary>
+    public const int MaxAddresses = 1024;
+
+    /// <summary>The problem of an <c>addresses</c> list longer than <see cref="MaxAddresses"/>, or null.</summary>
+    public static string? TooManyAddresses(int count) =>
+        count > MaxAddresses ? $"a host takes at most {MaxAddresses:N0} further addresses (got {count:N0})" : null;
+}
 
 /// <summary>Adds a NAT address that hosts can be placed behind (several clients sharing one address).</summary>
 public sealed record AddNatCommand(string Name, string Address) : SimCommand;
@@ -124,6 +136,7 @@ public static class CommandApplier
     public static DomainError? ArrivalProblem(SimCommand command) => command switch
     {
         AddHostCommand c => AddressProblem(c.Address, "address")
+            ?? (AddHostCommand.TooManyAddresses(c.Addresses?.Count ?? 0) is { } tooMany ? DomainError.Invalid(tooMany, "addresses") : null)
             ?? (c.Addresses ?? []).Select((a, i) => AddressProblem(a, $"addresses[{i}]")).FirstOrDefault(p => p is not null),
         AddNatCommand c => AddressProblem(c.Address, "address"),
         SocketCallCommand c => ProcessProblem(c.Request.Process),

@@ -193,12 +193,13 @@ public sealed partial class Simulation
     {
         if (_hostsByName.ContainsKey(name)) return DomainError.Conflict($"host '{name}' already exists", "name");
         IPv4[] addresses = [address, .. extraAddresses ?? []];
+        var firstAt = new Dictionary<IPv4, int>(addresses.Length); // linear: tester41 HIGH-1 (Array.IndexOf per address was O(n²))
         for (int i = 0; i < addresses.Length; i++)
         {
             string field = i == 0 ? "address" : $"addresses[{i - 1}]";
             if (addresses[i].IsLoopback || addresses[i] == IPv4.Any) return DomainError.Invalid(addresses[i].NotAHostAddress()!, field);
             // The request naming one address twice is its own mistake (400 at the second), not a clash with the world (409).
-            if (Array.IndexOf(addresses, addresses[i]) is var first && first < i)
+            if (!firstAt.TryAdd(addresses[i], i) && firstAt[addresses[i]] is var first)
                 return DomainError.Invalid($"address {addresses[i]} appears twice in this host's addresses (also as {(first == 0 ? "address" : $"addresses[{first - 1}]")})", field);
             if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]))
                 return DomainError.Conflict($"address {addresses[i]} is already used", field);

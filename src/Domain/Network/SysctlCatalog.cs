@@ -335,6 +335,20 @@ public static class SysctlCatalog
         All.TryGetValue(name, out var def) && (def.OnlyIn is null || def.OnlyIn == profile);
 
     /// <summary>
+    /// The one problem of a sysctl name the profile does not simulate — a request's and a scenario's alike (tester41
+    /// MEDIUM-5: the scenario format had words of its own) — or null. Without a profile (a scenario whose profile is
+    /// itself wrong), a name some profile simulates is no problem. The scenario format's names are <see cref="All"/>'s.
+    /// </summary>
+    public static string? NotSimulated(string name, KernelProfile? profile) => profile switch
+    {
+        null => All.ContainsKey(name) ? null : $"unknown sysctl '{name}'",
+        { } p when Exists(name, p) => null,
+        KernelProfile.Linux6 when name == "net.ipv4.tcp_tw_recycle" =>
+            "net.ipv4.tcp_tw_recycle does not exist in linux-6 (removed in Linux 4.12; the linux-4.4 profile has it)",
+        { } p => $"unknown sysctl '{name}' for kernel profile {p.ToWireName()}",
+    };
+
+    /// <summary>
     /// Parses and validates a value as the kernel's proc handler would. Returns the values the sysctl then holds or an
     /// error message (the kernel's EINVAL or ENOENT). <paramref name="text"/> is the text written to /proc/sys (a newline
     /// follows it, as `echo` and `sysctl -w` write one). A vector written in part keeps the rest of
@@ -375,13 +389,12 @@ public static class SysctlCatalog
         IReadOnlyList<long>? current)
     {
         values = [];
-        if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile))
+        if (NotSimulated(name, profile) is { } unknown)
         {
-            error = profile == KernelProfile.Linux6 && name == "net.ipv4.tcp_tw_recycle"
-                ? "net.ipv4.tcp_tw_recycle does not exist in linux-6 (removed in Linux 4.12)"
-                : $"unknown sysctl '{name}' for kernel profile {profile.ToWireName()}";
+            error = unknown;
             return false;
         }
+        var def = All[name];
         string written = text + "\n";
         switch (def.Kind)
         {

@@ -38,12 +38,14 @@ public static class LadderDiagram
 
     public static string Svg(Simulation sim, DiagramFilter filter)
     {
-        var lanes = (filter.Hosts is { Count: > 0 } wanted ? sim.Hosts.Where(h => wanted.Contains(h.Name)) : sim.Hosts).ToList();
+        var lanes = (filter.Hosts is { Count: > 0 } hosts && hosts.ToHashSet(StringComparer.Ordinal) is var wanted
+            ? sim.Hosts.Where(h => wanted.Contains(h.Name)) : sim.Hosts).ToList();
         var laneOf = lanes.Select((h, i) => (h.Name, i)).ToDictionary(x => x.Name, x => x.i);
         var tuples = filter.Sockets is { Count: > 0 } ids
             ? ids.Select(id => sim.FindSocket(id)?.Tuple).OfType<FourTuple>().SelectMany(t => new[] { t, t.Reversed }).ToHashSet()
             : null;
-        bool SocketShown(int socketId) => filter.Sockets is not { Count: > 0 } s || s.Contains(socketId);
+        var socketsShown = filter.Sockets is { Count: > 0 } sockets ? sockets.ToHashSet() : null;
+        bool SocketShown(int socketId) => socketsShown is null || socketsShown.Contains(socketId);
 
         // A segment is drawn when either end is shown; a hidden end sits on one extra lane, "other hosts".
         var flights = SegmentFlights.Pair(sim.Journal)

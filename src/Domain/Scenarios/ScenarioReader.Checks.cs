@@ -66,6 +66,7 @@ internal sealed partial class ScenarioReader
     IEnumerable<CounterCheck> Counters(string host, JsonMember entry)
     {
         var checks = new List<CounterCheck>();
+        var named = new HashSet<CounterName>();
         foreach (var (name, value) in Map(entry, nonEmpty: true)?.Members ?? [])
         {
             var total = Count(value);
@@ -73,9 +74,9 @@ internal sealed partial class ScenarioReader
                 Error(value.Path, $"\"{name}\" is not a counter name (TcpExt.NAME, Tcp.NAME, TcpExtNAME or TcpNAME)");
             else if (CounterNameOf(name) is var counter && !counter.IsLinux)
                 Error(value.Path, $"{counter} is not a Linux counter (no field of /proc/net/netstat's TcpExt or /proc/net/snmp's Tcp is named {counter.Name})");
-            else if (checks.Any(c => c.Counter == counter))
+            else if (named.Contains(counter))
                 Error(value.Path, $"{counter} is already checked for host {host}");
-            else if (total is { } t)
+            else if (total is { } t && named.Add(counter))
                 checks.Add(new CounterCheck(host, counter, t));
         }
         return checks;

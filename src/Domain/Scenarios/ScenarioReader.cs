@@ -116,10 +116,14 @@ internal sealed partial class ScenarioReader(bool stored = false)
             if (fields is null) continue;
             var address = Address(Required(fields, "address"));
             ImmutableArray<uint>? more = null;
-            if (fields["addresses"] is { } extra)
+            // A new document meets the request's bound (CommandApplier.ArrivalProblem), checked before any address is.
+            if (fields["addresses"] is { } extra && !stored && extra.Value.ValueKind == JsonValueKind.Array
+                && Commands.AddHostCommand.TooManyAddresses(extra.Value.GetArrayLength()) is { } tooMany)
+                Error(extra.Path, tooMany);
+            else if (fields["addresses"] is { } listed)
             {
                 var list = ImmutableArray.CreateBuilder<uint>();
-                foreach (var item in Items(extra, nonEmpty: true))
+                foreach (var item in Items(listed, nonEmpty: true))
                     if (Address(item) is { } a2)
                     {
                         if ((a2 >> 24) == 127) Error(item.Path, "127.0.0.0/8 is every host's loopback, not an address to add");
@@ -258,19 +262,12 @@ internal sealed partial class ScenarioReader(bool stored = false)
     /// <summary>The value's text as written to /proc/sys (a JSON integer as its decimal text), after the schema's checks of name and JSON type.</summary>
     string? SysctlText(string name, JsonMember entry)
     {
-        if (!ScenarioSyntax.SysctlNames.Contains(name))
+        if (SysctlCatalog.NotSimulated(name, _profile) is { } unknown)
         {
-            Error(entry.Path, $"unknown sysctl \"{name}\"");
+            Error(entry.Path, unknown);
             return null;
         }
-        if (_profile is not { } profile) return null;
-        if (!SysctlCatalog.Exists(name, profile))
-        {
-            Error(entry.Path, name == "net.ipv4.tcp_tw_recycle"
-                ? "net.ipv4.tcp_tw_recycle exists only in the linux-4.4 profile (removed in Linux 4.12)"
-                : $"sysctl \"{name}\" is not simulated by kernel profile {profile.ToWireName()}");
-            return null;
-        }
+        if (_profile is null) return null;
         if (SysctlJson.Text(entry.Value, out var problem) is { } text) return text;
         Error(entry.Path, problem);
         return null;

@@ -180,11 +180,11 @@ public sealed partial class ScenarioRunner
     /// </summary>
     internal static List<WirePacket> SegmentsBetweenNamedHosts(IReadOnlyList<PacketCheck> entries, IReadOnlyList<WirePacket> packets)
     {
-        var named = entries.SelectMany(e => new[] { e.From?.Host, e.To?.Host }).OfType<string>().Distinct().ToList();
+        var named = entries.SelectMany(e => new[] { e.From?.Host, e.To?.Host }).OfType<string>().ToHashSet(StringComparer.Ordinal);
         return named.Count switch
         {
             0 => [.. packets],
-            1 => [.. packets.Where(p => p.From == named[0] || p.To == named[0])],
+            1 => [.. packets.Where(p => named.Contains(p.From) || named.Contains(p.To))],
             _ => [.. packets.Where(p => named.Contains(p.From) && named.Contains(p.To))],
         };
     }

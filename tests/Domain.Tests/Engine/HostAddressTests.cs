@@ -27,6 +27,28 @@ public sealed class HostAddressTests
     }
 
     /// <summary>
+    /// tester41 HIGH-1: 120,000 further addresses were checked in O(n²) (Array.IndexOf per address) and held a core for 74 s
+    /// before a 503 blaming the service. A new host takes at most <see cref="AddHostCommand.MaxAddresses"/>, refused as it
+    /// arrives naming <c>addresses</c> (a request's command and a new scenario alike); a stored document rebuilds as accepted.
+    /// </summary>
+    [Fact]
+    public void AddHost_MoreAddressesThanTheBound_RefusedOnArrivalAndInANewScenarioNamingAddresses()
+    {
+        static string[] Addresses(int count) => [.. Enumerable.Range(0, count).Select(i => $"10.1.{i / 256}.{i % 256}")];
+        static string Document(int count) =>
+            """{"name":"m","hosts":{"h":{"address":"10.0.0.1","addresses":[""" + string.Join(",", Addresses(count).Select(a => $"\"{a}\""))
+            + """]}},"steps":[],"runUntil":"1s"}""";
+
+        Assert.Equal(DomainError.Invalid("a host takes at most 1,024 further addresses (got 1,025)", "addresses"),
+            CommandApplier.ArrivalProblem(new AddHostCommand("h", "10.0.0.1", HostKind.Linux, [], Addresses: Addresses(1025))));
+        Assert.Null(CommandApplier.ArrivalProblem(new AddHostCommand("h", "10.0.0.1", HostKind.Linux, [], Addresses: Addresses(1024))));
+        var refused = Assert.Single(SimService.Domain.Scenarios.ScenarioParser.Parse(Document(1025)).Errors);
+        Assert.Equal(("$.hosts.h.addresses", "a host takes at most 1,024 further addresses (got 1,025)"), (refused.Path, refused.Message));
+        Assert.Empty(SimService.Domain.Scenarios.ScenarioParser.Parse(Document(1024)).Errors);
+        Assert.Equal(1025, Assert.Single(SimService.Domain.Scenarios.ScenarioParser.ParseStored(Document(1025)).Document!.Hosts).Addresses!.Value.Length);
+    }
+
+    /// <summary>
     /// The martian rule came after logs were stored: a stored command with such an address is applied as it was accepted
     /// (a rebuild would otherwise stop at it), and so is a stored scenario document; a new document is refused.
     /// </summary>

@@ -30,6 +30,22 @@ public class SchemaTests
         Assert.True(results.IsValid, $"{file}: {Errors(results)}");
     }
 
+    /// <summary>
+    /// tester41 MEDIUM-5: the schema (and the format's own list) lacked net.ipv4.ip_autobind_reuse, which the API takes (so an
+    /// export answered 409), and offered four sysctls no profile simulates. The schema's sysctl names and their properties
+    /// are exactly those some profile simulates (SysctlCatalog.All), the list the format reads.
+    /// </summary>
+    [Fact]
+    public void SysctlValues_NamesAndProperties_AreWhatSomeProfileSimulates()
+    {
+        var text = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "..", "docs", "scenario.schema.json"));
+        var sysctls = JsonDocument.Parse(text).RootElement.GetProperty("$defs").GetProperty("sysctlValues");
+        string[] simulated = [.. SimService.Domain.Network.SysctlCatalog.All.Keys.Order(StringComparer.Ordinal)];
+
+        Assert.Equal(simulated, sysctls.GetProperty("propertyNames").GetProperty("enum").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(simulated, sysctls.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("""{ "md5": 1 }""")]
     [InlineData("""{ "mss": 0 }""")]
