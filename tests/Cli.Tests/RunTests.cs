@@ -242,7 +242,8 @@ public sealed class RunTests
         // right), and the summary counts every file given, as --json does (tester40 LOW-2: "FAIL" and "1 file" above "0 failed",
         // where --json said files 2 and outcome "failed").
         Assert.StartsWith("STOPPED  " + Path.Combine(Tool.RepoRoot, "tests/Cli.Tests/Runaway/keepalive-for-a-century.json") + "  (", lines[0]);
-        Assert.Matches(@"^         \$: the run was stopped: the tool was interrupted, at \S+ virtual$", lines[1]);
+        // No virtual time when the interrupt came while the file was still read (the reader stops too: tester41 MEDIUM-2).
+        Assert.Matches(@"^         \$: the run was stopped: the tool was interrupted(, at \S+ virtual)?$", lines[1]);
         Assert.StartsWith("2 files: 0 passed, 0 failed, 0 invalid, 1 interrupted, 1 not run (in-process, ", lines[2]);
         Assert.Equal("simservice: interrupted: 1 of 2 files not run\n", error.ToString());
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
@@ -256,7 +257,7 @@ public sealed class RunTests
         Assert.Equal(["2", "0", "1", "1"], new[] { "tests", "failures", "errors", "skipped" }.Select(a => suite.Attribute(a)!.Value));
         var stopped = suite.Elements("testcase").First().Element("error")!;
         Assert.Equal("interrupted", stopped.Attribute("type")!.Value);
-        Assert.Matches(@"^interrupted: the run was stopped: the tool was interrupted, at \S+ virtual$", stopped.Attribute("message")!.Value);
+        Assert.Matches(@"^interrupted: the run was stopped: the tool was interrupted(, at \S+ virtual)?$", stopped.Attribute("message")!.Value);
     }
 
     /// <summary>
