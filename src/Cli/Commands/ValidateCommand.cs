@@ -43,12 +43,12 @@ public static class ValidateCommand
             if (problems.Count == 0)
             {
                 output.WriteLine(ConsoleReport.Shown($"VALID    {file.DisplayPath}"));
-                foreach (var warning in warnings) output.WriteLine(ConsoleReport.Shown($"         warning {warning.Path}: {warning.Message}"));
+                foreach (var warning in warnings) ConsoleReport.WriteProblem(output, "warning ", warning);
                 continue;
             }
             invalid++;
             output.WriteLine(ConsoleReport.Shown($"INVALID  {file.DisplayPath}  ({ConsoleReport.Count(problems.Count, "problem")})"));
-            foreach (var problem in problems) output.WriteLine(ConsoleReport.Shown($"         {problem.Path}: {problem.Message}"));
+            foreach (var problem in problems) ConsoleReport.WriteProblem(output, "", problem);
         }
         ConsoleReport.WriteNotRun(error, done, files.Count);
         int interrupted = stopped ? 1 : 0, notRun = files.Count - done;
