@@ -322,6 +322,23 @@ public sealed class RunTests
     }
 
     /// <summary>
+    /// A kernel run stopped mid-run says it ran and the real time it reached, as the engine's interrupted line says the virtual
+    /// time (tester41 LOW-5: "no run" read as if it had never started).
+    /// </summary>
+    [Fact]
+    public void InterruptedKernelRun_SaysTheRealTimeItReached()
+    {
+        var (files, _) = cli::SimService.Cli.Files.FileCollector.Collect([Path.Combine(Tool.Fixtures, "mixed", "passing.json")]);
+        var output = new StringWriter();
+
+        ConsoleReport.WriteFile(output, cli::SimService.Cli.Commands.KernelCommand.Interrupted(files[0], System.Diagnostics.Stopwatch.StartNew()), "real");
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^STOPPED  \S+passing\.json  \(0 checks passed, \S+ real, \d+\.\d\d s\)$", lines[0]);
+        Assert.Matches(@"^         kernel: the run was stopped: the tool was interrupted, at \S+ real \(its namespace's set-up included\)$", lines[1]);
+    }
+
+    /// <summary>
     /// validate cannot know a server's hosts quota, but a document past the default one (64) is VALID with a warning at the
     /// step that passes it: in process it runs, a server with the default quota refuses it (ServerModeTests).
     /// </summary>

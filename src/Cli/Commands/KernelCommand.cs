@@ -344,9 +344,16 @@ public static class KernelCommand
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
         new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
 
-    /// <summary>A run the tool's interrupt stopped: interrupted, saying so.</summary>
-    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock) =>
-        Failed(file, clock, "stopped: the tool was interrupted") with { Outcome = FileOutcome.Interrupted };
+    /// <summary>
+    /// A run the tool's interrupt stopped: interrupted, saying where — the real time its child had run, as the engine's
+    /// interrupted line says the virtual time reached (tester41 LOW-5: "no run" read as if it never started).
+    /// </summary>
+    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock)
+    {
+        var ran = new SimService.Domain.Time.SimTime(clock.ElapsedMilliseconds * 1_000_000);
+        return Failed(file, clock, $"the run was stopped: the tool was interrupted, at {ran} real (its namespace's set-up included)")
+            with { Outcome = FileOutcome.Interrupted, NowNs = ran.Ns };
+    }
 
     /// <summary>The named namespaces a scenario's child left (it was killed, or crashed): /run/netns/simkPID-N, deleted.</summary>
     static void RemoveNamespacesOf(int pid)
