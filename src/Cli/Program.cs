@@ -150,7 +150,7 @@ try
         "run" => await RunCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         "kernel" => KernelCommand.Run(line, Console.Out, Console.Error, cancel.Token),
         "fuzz" => FuzzCommand.Run(line, Console.Out, Console.Error, cancel.Token),
-        "validate" => ValidateCommand.Run(line, Console.Out, Console.Error),
+        "validate" => ValidateCommand.Run(line, Console.Out, Console.Error, cancel.Token),
         "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         _ => NewCommand.Run(line, Console.Out, Console.Error),
     };

@@ -603,4 +603,24 @@ public sealed class SavedValueKernelRunTests
 
         Assert.Single(said.ToString().Split('\n'), l => l.Contains(saved, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// --machine-mem and --machine-orphans on a scenario that sets neither sysctl: each says so in a note, as every machine-wide
+    /// value set is noted (tester41 LOW-7: the run passed without a word, so a job meant to test memory pressure did not learn it).
+    /// </summary>
+    [KernelFact]
+    public void MachineFlags_ScenarioSettingNeither_NoteSaysNothingWasSet()
+    {
+        var file = Tool.TempFile("listen-only.json");
+        File.WriteAllText(file, """{"name":"listen-only","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{"host":"a","call":"listen","port":80}],"runUntil":"100ms"}""");
+        var (files, _) = cli::SimService.Cli.Files.FileCollector.Collect([file]);
+        var place = new SavedPlace(Tool.TempFolder(), Libc.geteuid());
+        File.SetUnixFileMode(place.Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var (result, child) = cli::SimService.Cli.Commands.KernelCommand.RunFile(files[0], false, MachineWide.Orphans | MachineWide.Mem, CancellationToken.None, place);
+
+        Assert.Equal(cli::SimService.Cli.Running.FileOutcome.Passed, result.Outcome);
+        Assert.Equal(["--machine-orphans: the scenario sets no net.ipv4.tcp_max_orphans; nothing set on the machine",
+            "--machine-mem: the scenario sets no net.ipv4.tcp_mem; nothing set on the machine"], child!.Notes!.TakeLast(2));
+    }
 }

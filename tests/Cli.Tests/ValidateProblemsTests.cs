@@ -61,4 +61,21 @@ public sealed class ValidateProblemsTests
         Assert.Equal(2, run.ExitCode);
         Assert.Equal("         $: not valid JSON (" + problem, run.OutputLines[1]);
     }
+
+    /// <summary>
+    /// A bad value is quoted as the API quotes it — its first 64 characters and "…" — not whole (tester41 LOW-4: a 300,000-letter
+    /// <c>flags</c> made one 300,140-character line).
+    /// </summary>
+    [Fact]
+    public async Task HugeBadValue_Validate_QuotedAsTheApiQuotesIt()
+    {
+        var file = Tool.TempFile("inj-big.json");
+        File.WriteAllText(file, $$$"""{"name":"inj","hosts":{"server":{"address":"10.0.0.2"},"peer":{"address":"10.0.0.3","kind":"scripted"}},"links":[{"between":["peer","server"],"delay":"1ms"}],"steps":[{"host":"server","call":"listen","port":80},{"inject":{"from":"peer:40000","to":"server:80","flags":"{{{new string('S', 300_000)}}}","seq":0}}]}""");
+
+        var run = await Tool.RunAsync("validate", file);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"         $.steps[1].inject.flags: \"{new string('S', 64)}…\" is not a set of packetdrill flags (S, F, R, P, \".\" for ACK, E for ECE and W for CWR, each at most once)",
+            run.OutputLines[1]);
+    }
 }

@@ -220,17 +220,25 @@ public static class KernelCommand
         // --machine-orphans / --machine-mem: the scenario's tcp_max_orphans / tcp_mem set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         var settings = new List<MachineSysctl>();
+        var notes = new List<string>();
         try
         {
             foreach (var kind in MachineSysctl.Of(machine).Select(k => k.At(place ?? SavedPlace.Machine)))
             {
-                if (document is null || kind.ValueOf(document) is not { Value: { } value }) continue;
+                if (document is null || kind.ValueOf(document) is not { Value: { } value })
+                {
+                    // Said, as every other machine-wide choice is (tester41 LOW-7: a job that meant to test memory pressure on the
+                    // whole machine passed without a word that it had not).
+                    notes.Add($"{kind.Option}: the scenario sets no {kind.Sysctl}; nothing set on the machine");
+                    continue;
+                }
                 var (setting, error) = kind.Set(value);
                 if (setting is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
                 settings.Add(setting);
+                notes.Add(setting.Note);
             }
             var (result, child) = RunHeld(file, ignoreGsoPsh, machine, cancellationToken);
-            return (result, child is null || settings.Count == 0 ? child : child with { Notes = [.. child.Notes ?? [], .. settings.Select(s => s.Note)] });
+            return (result, child is null || notes.Count == 0 ? child : child with { Notes = [.. child.Notes ?? [], .. notes] });
         }
         finally
         {
@@ -344,9 +352,16 @@ public static class KernelCommand
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
         new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
 
-    /// <summary>A run the tool's interrupt stopped: interrupted, saying so.</summary>
-    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock) =>
-        Failed(file, clock, "stopped: the tool was interrupted") with { Outcome = FileOutcome.Interrupted };
+    /// <summary>
+    /// A run the tool's interrupt stopped: interrupted, saying where — the real time its child had run, as the engine's
+    /// interrupted line says the virtual time reached (tester41 LOW-5: "no run" read as if it never started).
+    /// </summary>
+    internal static FileResult Interrupted(ScenarioFile file, Stopwatch clock)
+    {
+        var ran = new SimService.Domain.Time.SimTime(clock.ElapsedMilliseconds * 1_000_000);
+        return Failed(file, clock, $"the run was stopped: the tool was interrupted, at {ran} real (its namespace's set-up included)")
+            with { Outcome = FileOutcome.Interrupted, NowNs = ran.Ns };
+    }
 
     /// <summary>The named namespaces a scenario's child left (it was killed, or crashed): /run/netns/simkPID-N, deleted.</summary>
     static void RemoveNamespacesOf(int pid)

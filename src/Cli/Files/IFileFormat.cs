@@ -16,8 +16,11 @@ public interface IFileFormat
     /// <summary>The name reports use ("scenario").</summary>
     string Kind { get; }
 
-    /// <summary>Every problem of the text (<paramref name="fileName"/> names it in messages) (JSON path or line first), none when it is valid; nothing runs.</summary>
-    IReadOnlyList<Problem> Validate(string text, string fileName);
+    /// <summary>
+    /// Every problem of the text (<paramref name="fileName"/> names it in messages) (JSON path or line first), none when it is valid; nothing runs.
+    /// Stops with <see cref="OperationCanceledException"/> once <paramref name="interruption"/> is cancelled (the tool's interrupt).
+    /// </summary>
+    IReadOnlyList<Problem> Validate(string text, string fileName, CancellationToken interruption = default);
 
     /// <summary>
     /// Runs the text on the engine linked into the tool within <paramref name="bounds"/>; a run still going when

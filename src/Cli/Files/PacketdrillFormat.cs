@@ -15,8 +15,8 @@ public sealed class PacketdrillFormat : IFileFormat
 
     public string Kind => "packetdrill";
 
-    public IReadOnlyList<Problem> Validate(string text, string fileName) =>
-        [.. PacketdrillRunner.Validate(text, Options(fileName)).Select(Problem)];
+    public IReadOnlyList<Problem> Validate(string text, string fileName, CancellationToken interruption = default) =>
+        [.. PacketdrillRunner.Validate(text, Options(fileName) with { Interruption = interruption }).Select(Problem)];
 
     public RunOutput RunInProcess(string text, string fileName, InProcessBounds bounds, CancellationToken wallLimit)
     {

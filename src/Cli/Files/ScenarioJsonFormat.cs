@@ -20,9 +20,9 @@ public sealed class ScenarioJsonFormat : IFileFormat
     public string Kind => "scenario";
 
     /// <summary>The format's rules, and the most hosts a run in process may be given (<see cref="InProcessBounds.MostHosts"/>).</summary>
-    public IReadOnlyList<Problem> Validate(string text, string fileName)
+    public IReadOnlyList<Problem> Validate(string text, string fileName, CancellationToken interruption = default)
     {
-        var problems = Parse(text, out var document);
+        var problems = Parse(text, out var document, interruption);
         return document?.HostsPast(InProcessBounds.MostHosts) is { } past
             ? [new Problem(past.Path, $"A run in process may have {InProcessBounds.MostHosts} hosts; this would make {past.Hosts} (the document's hosts and "
                 + "its workloads' generated clients so far): the run would stop here")]
@@ -36,9 +36,9 @@ public sealed class ScenarioJsonFormat : IFileFormat
     /// What a valid document meets on a server that it does not meet in process: more hosts — its own and its workloads'
     /// generated clients — than a server's default hosts quota. A server may set another quota; the tool cannot know it.
     /// </summary>
-    public static IReadOnlyList<Problem> ServerWarnings(string text)
+    public static IReadOnlyList<Problem> ServerWarnings(string text, CancellationToken interruption = default)
     {
-        Parse(text, out var document);
+        Parse(text, out var document, interruption);
         if (document?.HostsPast(DefaultServerHosts) is not { } past) return [];
         var hosts = past.Path == "$.hosts" ? $"{past.Hosts} hosts" : $"{past.Hosts} hosts with the generated clients";
         return [new Problem(past.Path, $"{hosts}: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); "
@@ -47,7 +47,17 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public RunOutput RunInProcess(string text, string fileName, InProcessBounds bounds, CancellationToken wallLimit)
     {
-        var problems = Parse(text, out var document);
+        IReadOnlyList<Problem> problems;
+        ScenarioDocument? document;
+        try
+        {
+            // The reader stops at the limit too: a document of a million steps took 10 s to read (tester41 MEDIUM-2).
+            problems = Parse(text, out document, wallLimit);
+        }
+        catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
+        {
+            return RunOutput.StoppedByWallLimit(null);
+        }
         if (document is null) return RunOutput.Invalid(problems);
         // Refused at once, as a server's hosts quota refuses the run before it starts (RunScenarioHandler.HostsPastQuota).
         if (document.HostsPast(bounds.Hosts) is { } past)
@@ -81,14 +91,14 @@ public sealed class ScenarioJsonFormat : IFileFormat
         return await server.RunScenarioAsync(plain!, cancellationToken);
     }
 
-    internal static IReadOnlyList<Problem> Parse(string text, out ScenarioDocument? document)
+    internal static IReadOnlyList<Problem> Parse(string text, out ScenarioDocument? document, CancellationToken interruption = default)
     {
         document = null;
         // The document read once, its comments skipped: written out plain and parsed again, both copies were held at once
         // (a 3.9 MB file of 1,300,000 empty steps peaked at 157 MB, 462 MB before the reader took the steps one at a time).
         using var json = ReadJson(text, Stream.Null, out var malformed);
         if (json is null) return [malformed!];
-        var parsed = ScenarioParser.Parse(json);
+        var parsed = ScenarioParser.Parse(json.RootElement, interruption);
         document = parsed.Document;
         return [.. parsed.Errors.Select(e => new Problem(e.Path, e.Message))];
     }

@@ -1,5 +1,6 @@
 using SimService.Cli.Running;
 using SimService.Cli.Files;
+using SimService.Domain.Text;
 
 namespace SimService.Cli.Reports;
 
@@ -28,14 +29,21 @@ public static class ConsoleReport
                 output.WriteLine(Shown($"{(stopped ? "STOPPED " : "FAIL    ")} {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 foreach (var check in result.FailedChecks)
                     output.WriteLine(Shown($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}"));
-                foreach (var problem in result.Problems) output.WriteLine(Shown($"         {(stopped ? "" : "run error ")}{problem.Path}: {problem.Message}"));
+                foreach (var problem in result.Problems) WriteProblem(output, stopped ? "" : "run error ", problem);
                 break;
             default:
                 output.WriteLine(Shown($"INVALID  {result.File}  ({Count(result.Problems.Count, "problem")})"));
-                foreach (var problem in result.Problems) output.WriteLine(Shown($"         {problem.Path}: {problem.Message}"));
+                foreach (var problem in result.Problems) WriteProblem(output, "", problem);
                 break;
         }
     }
+
+    /// <summary>
+    /// A problem's line under its file, its quote of the file bounded as the API bounds its problems (<see cref="QuotedText"/>:
+    /// a run of more than 64 characters cut to 64 and "…"): a 300,000-letter <c>flags</c> made one 300,140-character line (tester41 LOW-4).
+    /// </summary>
+    public static void WriteProblem(TextWriter output, string kind, Problem problem) =>
+        output.WriteLine(Shown($"         {kind}{QuotedText.Bounded($"{problem.Path}: {problem.Message}")}"));
 
     /// <param name="notRun">The files given that no run started for (an interrupt stopped the tool before them): counted in the
     /// files, as <c>--json</c>'s summary counts them (tester40 LOW-2: the console's count was the files run, --json's all given).</param>

@@ -10,7 +10,7 @@ public sealed partial class PacketdrillRunner
     /// </summary>
     public static ImmutableArray<ScriptDiagnostic> Validate(string text, PacketdrillOptions? options = null)
     {
-        var parsed = ScriptParser.Parse(text);
+        var parsed = ScriptParser.Parse(text, options?.Interruption ?? default);
         return parsed.Script is { } script ? ScriptSupport.Check(script, options ?? new PacketdrillOptions()).Problems : parsed.Errors;
     }
 }

@@ -86,6 +86,8 @@ public sealed partial class PacketdrillRunner
         bool journalPassed = false;
         foreach (var ev in _script.Events)
         {
+            // Lines that make no event (a million getsockopt()s) stop at the caller's limit too, not only between two events.
+            _sim.Interruption.ThrowIfCancellationRequested();
             _event = ev;
             if (!RunEvent(ev)) break;
             // Past the caller's journal limit the run is refused whatever follows (tester34 LOW-3: a 60,000-line script ran

@@ -41,4 +41,10 @@ public static class ScenarioParser
 
     /// <summary>Parses a JSON value, e.g. a request body bound as <see cref="JsonElement"/>.</summary>
     public static ScenarioParseResult Parse(JsonElement root) => new ScenarioReader().Read(root);
+
+    /// <summary>
+    /// As <see cref="Parse(JsonElement)"/>, stopping with <see cref="OperationCanceledException"/> once <paramref name="interruption"/>
+    /// is cancelled (checked at each item of an array): the tool's interrupt or wall-time limit on a document of a million steps.
+    /// </summary>
+    public static ScenarioParseResult Parse(JsonElement root, CancellationToken interruption) => new ScenarioReader(interruption: interruption).Read(root);
 }

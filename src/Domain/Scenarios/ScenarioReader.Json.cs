@@ -86,12 +86,17 @@ internal sealed partial class ScenarioReader
     {
         if (member is not { } m || !IsKind(m, JsonValueKind.Array, "an array")) return [];
         if (nonEmpty && m.Value.GetArrayLength() == 0) Error(m.Path, "must not be empty");
-        return Each(m);
+        return Each(m, interruption);
 
-        static IEnumerable<JsonMember> Each(JsonMember m)
+        // Each item read checks the caller's limit: a document of a million steps or links stops where it got to.
+        static IEnumerable<JsonMember> Each(JsonMember m, CancellationToken interruption)
         {
             int i = 0;
-            foreach (var item in m.Value.EnumerateArray()) yield return new JsonMember(item, JsonPath.Item(m.Path, i++));
+            foreach (var item in m.Value.EnumerateArray())
+            {
+                interruption.ThrowIfCancellationRequested();
+                yield return new JsonMember(item, JsonPath.Item(m.Path, i++));
+            }
         }
     }
 

@@ -10,9 +10,10 @@ namespace SimService.Domain.Scenarios;
 /// <summary>
 /// One pass over a scenario document: the schema's structural rules, then the references the schema
 /// leaves to the runner (hosts, NATs, links, aliases, step times, sysctl values as the kernel checks
-/// them). Collects every error; never throws on any input.
+/// them). Collects every error; never throws on any input — only <see cref="OperationCanceledException"/> once the
+/// caller's <c>interruption</c> is cancelled, checked at each item of an array.
 /// </summary>
-internal sealed partial class ScenarioReader(bool stored = false)
+internal sealed partial class ScenarioReader(bool stored = false, CancellationToken interruption = default)
 {
     /// <summary>The last instant a step or the run's end may have: the clock's maximum, or (a stored document) none.</summary>
     long ClockEnd => stored ? long.MaxValue : SimTime.MaxClock.Ns;
