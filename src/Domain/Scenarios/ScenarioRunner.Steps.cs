@@ -34,6 +34,7 @@ public sealed partial class ScenarioRunner
     {
         foreach (var step in _doc.Steps)
         {
+            _runningAt = step.Path;
             if (!Advance(step.At, step.Path)) return false;
             if (step is WorkloadStep workload && _sim.Hosts.Count + (long)workload.Spec.GeneratedClients > _maxHosts)
                 return HostsPastLimit(WorkloadStep.GeneratedClientsPath(step.Path), _sim.Hosts.Count + (long)workload.Spec.GeneratedClients);
