@@ -27,7 +27,7 @@ public sealed record LeftModelResponse(long AtNs, string Host, string Socket, st
 /// An answer that says where the simulation left what the engine models (<see cref="LeftModel"/>), once it has: every
 /// command's (a write: a call, a connection, a kill, a workload, a sysctl change, a batch, an advance), filled in one place,
 /// <see cref="Infrastructure.Engines.LiveSimulations.WriteAsync{T}"/>, so the command that left the model says it in its own
-/// answer (tester41 MEDIUM-1); and a replay's, for the engine it rebuilt.
+/// answer (tester41 MEDIUM-1); a replay's, for the engine it rebuilt; a scenario or packetdrill run's (MEDIUM-4).
 /// </summary>
 public abstract record LeftModelAnswer
 {
