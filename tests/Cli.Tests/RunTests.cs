@@ -134,6 +134,26 @@ public sealed class RunTests
             "actual 0.000000 S 0:0(0) win 65535 <mss 1460,sackOK,TS val 2336642154 ecr 0,nop,wscale 8>", run.OutputLines);
     }
 
+    /// <summary>
+    /// tester41 MEDIUM-4 / LOW-3: a packetdrill script whose every line holds but whose run left what the engine models (a
+    /// tcp_mtu_probe() probe above the route's MTU, D161) fails with a run error at the script line that was running (it
+    /// passed until session 41), in the console and the JSON report.
+    /// </summary>
+    [Fact]
+    public async Task ScriptThatLeavesTheModel_Run_FailsWithARunErrorAtItsLine()
+    {
+        var json = Tool.TempFile("results.json");
+
+        var run = await Tool.RunInAsync(Tool.Fixtures, "run", "left-model/probe-above-route-mtu.pkt", "--json", json);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("         run error line 16: the run left what the engine models at 200ms: local 192.168.0.1:8080->192.0.2.1:47000: "
+            + "tcp_mtu_probe(): a probe above the route's MTU (EMSGSIZE) (docs/kernel-check.md D161); the kernel's packets may differ from here on",
+            run.OutputLines);
+        using var results = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal("failed", results.RootElement.GetProperty("files")[0].GetProperty("outcome").GetString());
+    }
+
     [Fact]
     public async Task UnreadableScript_Run_ExitsTwoWithTheLineAndColumn()
     {

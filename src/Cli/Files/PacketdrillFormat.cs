@@ -33,7 +33,9 @@ public sealed class PacketdrillFormat : IFileFormat
         IReadOnlyList<CheckOutcome> checks = result.Failure is { } f
             ? [new CheckOutcome(false, "packetdrill", $"line {f.Line}", f.Expected, f.Actual, f.At.ToString(), f.At.Ns)]
             : [];
-        return new RunOutput(true, result.Passed, checks, [], null, simulation.Now.Ns, simulation.Journal.Count, simulation) { EventBudgetSpent = result.EventBudgetSpent };
+        // A run that left what the engine models fails with a run error at the line that was running, as a scenario does.
+        IReadOnlyList<Problem> problems = result.LeftModel is { } left ? [new Problem(left.Path, left.Message)] : [];
+        return new RunOutput(true, result.Passed, checks, problems, null, simulation.Now.Ns, simulation.Journal.Count, simulation) { EventBudgetSpent = result.EventBudgetSpent };
     }
 
     public Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken) =>

@@ -44,6 +44,8 @@ public sealed partial class PacketdrillRunner
     long _eventsProcessed;
     /// <summary>The script event being run (the last one once all ran): where a spent event budget is reported.</summary>
     ScriptEvent? _event;
+    /// <summary>The line of the script event being run when the run left what the engine models (<see cref="Simulation.LeftModel"/>).</summary>
+    int? _leftModelLine;
     bool _budgetSpent;
     SimTime _anchor = SimTime.Zero;
 
@@ -101,6 +103,7 @@ public sealed partial class PacketdrillRunner
         return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log])
         {
             Recording = _recorder?.Events ?? [], EventBudgetSpent = _budgetSpent, JournalLimitPassed = journalPassed,
+            LeftModel = _sim.LeftModel is { } departure ? new($"line {_leftModelLine}", departure.ToString()) : null,
         };
     }
 
@@ -244,6 +247,7 @@ public sealed partial class PacketdrillRunner
         var outcome = CommandApplier.Apply(_sim, command);
         _eventsProcessed += _sim.EventsProcessed - before;
         if (outcome.IsOk) _commands.Add(command);
+        if (_sim.LeftModel is not null) _leftModelLine ??= _event?.At.Line ?? 0;
         if (command is not AdvanceCommand && _eventsProcessed > _options.EventBudget) BudgetSpent(_sim.Now);
         return outcome;
     }

@@ -37,6 +37,7 @@ public sealed partial class ScenarioRunner
             // Steps that make no event (a million sysctl steps) stop at the caller's limit too, not only between two events
             // (tester41 MEDIUM-2: a SIGTERM waited 17 s for them, and the file was reported passed).
             _sim.Interruption.ThrowIfCancellationRequested();
+            _runningAt = step.Path;
             if (!Advance(step.At, step.Path)) return false;
             if (step is WorkloadStep workload && _sim.Hosts.Count + (long)workload.Spec.GeneratedClients > _maxHosts)
                 return HostsPastLimit(WorkloadStep.GeneratedClientsPath(step.Path), _sim.Hosts.Count + (long)workload.Spec.GeneratedClients);

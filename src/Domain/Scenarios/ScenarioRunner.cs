@@ -22,6 +22,10 @@ public sealed partial class ScenarioRunner
     string? _journalStoppedAt;
     string? _socketsStoppedAt;
     int _journalCursor;
+    /// <summary>The path of what the run is doing: the step (the advance to its time, then the step itself), "$.runUntil" or "$".</summary>
+    string _runningAt = "$";
+    /// <summary>Where the run was when it left what the engine models (<see cref="Simulation.LeftModel"/>): its run error's path.</summary>
+    string? _leftModelAt;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
     readonly List<SimCommand> _commands = [];
@@ -63,7 +67,7 @@ public sealed partial class ScenarioRunner
             if (_doc.Expect is { } final) CheckFinal(final);
         }
         // A run that took a kernel path the engine does not follow says so: its checks past there prove nothing.
-        if (_sim.LeftModel is { } departure) Error("$", departure.ToString());
+        if (_sim.LeftModel is { } departure) Error(_leftModelAt ?? "$", departure.ToString());
         return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalStoppedAt = _journalStoppedAt, SocketsStoppedAt = _socketsStoppedAt };
     }
 
@@ -74,7 +78,8 @@ public sealed partial class ScenarioRunner
     bool RunAfterLastStep()
     {
         var last = _doc.Steps.IsEmpty ? SimTime.Zero : _doc.Steps[^1].At;
-        if (_doc.RunUntil is { } runFor) return Advance(Later(last, runFor), "$.runUntil");
+        if (_doc.RunUntil is { } runFor) return Advance(Later(last, runFor), _runningAt = "$.runUntil");
+        _runningAt = "$";
         var horizon = Later(last, ScenarioDocument.IdleCap);
         var result = RunClock(AdvanceMode.UntilIdle, horizon - _sim.Now);
         if (result.Truncated) return BudgetSpent("$", horizon);
@@ -111,6 +116,7 @@ public sealed partial class ScenarioRunner
         var outcome = CommandApplier.Apply(_sim, command);
         _eventsProcessed += _sim.EventsProcessed - before;
         if (outcome.IsOk) _commands.Add(command);
+        if (_sim.LeftModel is not null) _leftModelAt ??= _runningAt;
         return outcome;
     }
 

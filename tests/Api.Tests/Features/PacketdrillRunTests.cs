@@ -50,6 +50,25 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         return JsonSerializer.Deserialize<PacketdrillRunResponse>(text, JsonSerializerOptions.Web)!;
     }
 
+    /// <summary>
+    /// tester41 MEDIUM-4: a linux-4.4 script that leaves what the engine models (tcp_mtu_probing 2, D161) answers as a
+    /// scenario does — passed false, a run error at the script line that was running (the handshake's ACK, line 8),
+    /// <c>leftModel</c> in the answer — where it answered passed true, no error, no leftModel.
+    /// </summary>
+    [Fact]
+    public async Task Linux44ScriptThatLeavesTheModel_Runs_FailsWithARunErrorAtItsLineAndSaysWhere()
+    {
+        var run = await Run(hosts.Client(DatabaseProvider.Sqlite), "`sysctl -q net.ipv4.tcp_mtu_probing=2`\n" + Accepted, "?profile=linux-4.4");
+
+        Assert.False(run.Passed);
+        Assert.Null(run.Failure);
+        Assert.Empty(run.Checks);
+        var error = Assert.Single(run.Errors);
+        Assert.Equal("line 8", error.Path);
+        Assert.Equal(("D161", 100_000_000L, "local"), (run.LeftModel?.Row, run.LeftModel?.AtNs, run.LeftModel?.Host));
+        Assert.Equal(run.LeftModel!.Message, error.Message);
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task PassingScript_Runs_IsKeptAsASimulationThatReplays(DatabaseProvider provider)
     {

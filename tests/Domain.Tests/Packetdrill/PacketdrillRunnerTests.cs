@@ -84,6 +84,39 @@ public class PacketdrillRunnerTests
             Run(Handshake + "0.005~0.012 " + line + "\n").Output);
     }
 
+    /// <summary>
+    /// tester41 MEDIUM-4 / LOW-3: linux-4.4 runs tcp_mtup_init() before the child's tcp_sync_mss() at tcp_mtu_probing 2
+    /// (tcp_v4_syn_recv_sock(), D161): a script whose lines all hold does not pass; its run error names the line that was
+    /// running (the handshake's ACK, line 8), as a scenario's names its step. On linux-6 the same script passes.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, "line 8")]
+    [InlineData(KernelProfile.Linux6, null)]
+    public void Linux44Probing2_ScriptThatLeavesTheModel_FailsWithARunErrorAtItsLine(KernelProfile profile, string? line)
+    {
+        var result = Run(LeavesOnLinux44, new PacketdrillOptions { Profile = profile });
+
+        Assert.Null(result.Failure);
+        Assert.Equal(line is null, result.Passed);
+        Assert.Equal(line, result.LeftModel?.Path);
+        if (line is not null) Assert.Equal(result.Simulation!.LeftModel!.ToString(), result.LeftModel!.Message);
+    }
+
+    /// <summary>A listener accepts at tcp_mtu_probing 2 and closes (tester41's lm44.pkt, the sysctl set once it listens).</summary>
+    internal const string LeavesOnLinux44 = """
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+        +0 bind(3, ..., ...) = 0
+        +0 listen(3, 1) = 0
+        `sysctl -q net.ipv4.tcp_mtu_probing=2`
+        +0 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+        +0 > S. 0:0(0) ack 1 <...>
+        +.1 < . 1:1(0) ack 1 win 257
+        +0 accept(3, ..., ...) = 4
+        +0 close(4) = 0
+        +0 > F. 1:1(0) ack 1 <...>
+        """;
+
     [Fact]
     public void AnyScript_InterruptedByItsCaller_StopsBetweenEventsWithOperationCanceled()
     {

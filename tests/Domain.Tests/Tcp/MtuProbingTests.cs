@@ -139,6 +139,8 @@ public class MtuProbingTests
         var departure = result.Simulation.LeftModel;
         if (leaves) Assert.Equal(("D161", Ms(1), "client"), (departure!.Row, departure.At, departure.Host));
         else Assert.Null(departure);
+        // tester41 LOW-3: the run error names the step that was running when it left (the connect, $.steps[1]), not "$".
+        Assert.Equal(leaves ? [new ScenarioError("$.steps[1]", departure!.ToString())] : Array.Empty<ScenarioError>(), result.Errors.ToArray());
     }
 
     /// <summary>tcp_mtu_probing 0: icsk_mtup is never enabled, tcp_mtu_probe() returns at once: no probe, mss_cache stays 1448.</summary>

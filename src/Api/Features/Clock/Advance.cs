@@ -81,21 +81,17 @@ public sealed record AdvanceRequest
 /// <param name="EventBudget">With stoppedBy "eventBudget": the budget that stopped it, the request's or the default — or,
 /// when the request's journal limit (Limits:JournalEventsPerRequest) stopped it first, the events it processed, the budget
 /// its logged command keeps.</param>
-/// <param name="LeftModel">Present once the simulation has left what the engine models (at this advance or before): where, and
-/// the docs/kernel-check.md row; from there on the kernel's packets may differ.</param>
 public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EventBudget = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeftModelResponse? LeftModel = null) : IVersioned
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EventBudget = null) : LeftModelAnswer, IVersioned
 {
     /// <summary>The field a truncated advance names: what the request may send to let it go further.</summary>
     public const string StoppedByEventBudget = "eventBudget";
 
-    public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version,
-        LeftModelResponse? leftModel = null) => new(
+    public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version) => new(
         result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
-        StoppedByOf(result), result.PastHorizon?.Ns, result.Truncated ? command.EventBudget : null, leftModel);
+        StoppedByOf(result), result.PastHorizon?.Ns, result.Truncated ? command.EventBudget : null);
 
     /// <summary>Why a run stopped short: "eventBudget" (truncated), "horizon" (the next event lies past it), or null.</summary>
     public static string? StoppedByOf(AdvanceResult result) =>
@@ -106,7 +102,8 @@ public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Trun
     /// journal limit stopped (<see cref="CommandBatch.Cut"/>) names the budget it used, alone or in a batch of commands.
     /// </summary>
     public static AdvanceResponse Logged(CommandBatch batch, AdvanceCommand sent, AdvanceResult result, int journalEvents) =>
-        From(batch.LastRecorded as AdvanceCommand ?? sent, result, journalEvents, batch.Version, LeftModelResponse.Of(batch.Engine));
+        From(batch.LastRecorded as AdvanceCommand ?? sent, result, journalEvents, batch.Version)
+            with { LeftModel = LeftModelResponse.Of(batch.Engine) };
 }
 
 public sealed record Advance(Guid SimulationId, IfMatch? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;

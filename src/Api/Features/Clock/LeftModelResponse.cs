@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SimService.Domain.Engine;
 
 namespace SimService.Api.Features.Clock;
@@ -20,4 +21,19 @@ public sealed record LeftModelResponse(long AtNs, string Host, string Socket, st
     public static LeftModelResponse? Of(Simulation engine) => engine.LeftModel is { } left
         ? new(left.At.Ns, left.Host, left.Socket, left.Row, left.What, left.ToString())
         : null;
+}
+
+/// <summary>
+/// An answer that says where the simulation left what the engine models (<see cref="LeftModel"/>), once it has: every
+/// command's (a write: a call, a connection, a kill, a workload, a sysctl change, a batch, an advance), filled in one place,
+/// <see cref="Infrastructure.Engines.LiveSimulations.WriteAsync{T}"/>, so the command that left the model says it in its own
+/// answer (tester41 MEDIUM-1); a replay's, for the engine it rebuilt; a scenario or packetdrill run's (MEDIUM-4).
+/// </summary>
+public abstract record LeftModelAnswer
+{
+    /// <summary>Present once the simulation has left what the engine models (at this command or before): where, and the
+    /// docs/kernel-check.md row; from there on the kernel's packets may differ.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonPropertyOrder(1)]
+    public LeftModelResponse? LeftModel { get; init; }
 }

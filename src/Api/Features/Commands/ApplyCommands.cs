@@ -27,10 +27,7 @@ public sealed record ApplyCommandsRequest
 /// <param name="Advance">For an advance: where it stopped.</param>
 public sealed record AppliedCommand(long Seq, string Type, long AtNs, int JournalEvents, CallResponse? Call, AdvanceResponse? Advance);
 
-/// <param name="LeftModel">Present once the simulation has left what the engine models (in this batch or before): where, and
-/// the docs/kernel-check.md row; from there on the kernel's packets may differ.</param>
-public sealed record CommandsApplied(IReadOnlyList<AppliedCommand> Results, long NowNs, long Version,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LeftModelResponse? LeftModel = null) : IVersioned;
+public sealed record CommandsApplied(IReadOnlyList<AppliedCommand> Results, long NowNs, long Version) : LeftModelAnswer, IVersioned;
 
 /// <summary>A batch of commands applied atomically in order: if one is refused, none is kept.</summary>
 public sealed record ApplyCommands(Guid SimulationId, IfMatch? ExpectedVersion, ApplyCommandsRequest Request) : ICommand<Outcome<CommandsApplied>>;
@@ -81,7 +78,7 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                             : null));
                 }
             }
-            return new CommandsApplied(results, batch.Engine.Now.Ns, batch.Version, LeftModelResponse.Of(batch.Engine));
+            return new CommandsApplied(results, batch.Engine.Now.Ns, batch.Version);
         }, cancellationToken);
     }
 

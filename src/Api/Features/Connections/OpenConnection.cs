@@ -10,6 +10,7 @@ using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Connections;
 
@@ -69,7 +70,7 @@ public sealed record OpenConnectionRequest
 public sealed record ConnectionResponse(CallResponse? Listen, int ListenerSocketId, CallStatus Connect, CallStatus? Accept,
     int ClientSocketId, int? ServerSocketId, bool Established, long EventsProcessed, bool Truncated, long NowNs, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null) : IVersioned;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null) : LeftModelAnswer, IVersioned;
 
 /// <summary>
 /// A listener if the port has none, connect, accept, then the clock runs until both calls have returned (or the

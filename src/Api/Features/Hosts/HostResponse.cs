@@ -1,6 +1,7 @@
 using SimService.Domain.Network;
 using Host = SimService.Domain.Network.Host;
 using SimService.Api.Infrastructure;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Hosts;
 
@@ -10,7 +11,7 @@ namespace SimService.Api.Features.Hosts;
 /// <param name="Version">The simulation's version (number of commands) when this was read.</param>
 /// <param name="Addresses">Every address of the host's own, the first one first (127.0.0.1 on lo is not listed).</param>
 public sealed record HostResponse(string Name, string Address, string Kind, string? BehindNat, IReadOnlyDictionary<string, string> Sysctls,
-    long Version, IReadOnlyList<string>? Addresses = null) : IVersioned
+    long Version, IReadOnlyList<string>? Addresses = null) : LeftModelAnswer, IVersioned
 {
     public static HostResponse From(Host host, long version) => new(host.Name, host.Address.ToString(), KindName(host.Kind),
         host.BehindNat?.Name, host.Sysctls.Names.ToDictionary(name => name, host.Sysctls.Format), version,

@@ -3,11 +3,12 @@ using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Hosts;
 
 /// <param name="Values">The sysctls written, with the value the kernel now holds for each (as /proc/sys prints it).</param>
-public sealed record SysctlsChanged(string Host, IReadOnlyDictionary<string, string> Values, long NowNs, long Version) : IVersioned;
+public sealed record SysctlsChanged(string Host, IReadOnlyDictionary<string, string> Values, long NowNs, long Version) : LeftModelAnswer, IVersioned;
 
 /// <summary>`sysctl -w` at run time: each name → value in order, all or nothing.</summary>
 public sealed record SetSysctls(Guid SimulationId, IfMatch? ExpectedVersion, string Host, Dictionary<string, JsonElement> Values)

@@ -1,5 +1,6 @@
 using SimService.Api.Infrastructure;
 using SimService.Domain.Network;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Links;
 
@@ -23,7 +24,7 @@ public sealed record LinkView(IReadOnlyList<string> Between, LinkDirectionView F
 
 public sealed record LinkResponse(IReadOnlyList<string> Between, LinkDirectionView Forward, LinkDirectionView Backward, bool LossBySegment,
     long NowNs, long Version)
-    : IVersioned
+    : LeftModelAnswer, IVersioned
 {
     public static LinkResponse From(Link link, long nowNs, long version)
     {

@@ -1,4 +1,5 @@
 using Mediator;
+using SimService.Api.Features.Clock;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
@@ -24,7 +25,8 @@ public sealed record PacketdrillFailureView(int Line, int Column, string Message
 /// <param name="Passed">Every event of the script held.</param>
 /// <param name="SimulationId">The simulation the run made: its journal, pcap, ss listings and /proc files are one request away.</param>
 /// <param name="Checks">As in a scenario run: empty when the script passed, else the failed check (kind "packetdrill", path "line N").</param>
-/// <param name="Errors">As in a scenario run: problems that stopped the run other than a failed check (none today).</param>
+/// <param name="Errors">As in a scenario run: what went wrong other than a failed check — the run left what the engine models,
+/// at the script line that was running ("line 8"; then <c>passed</c> is false and <c>leftModel</c> says where).</param>
 /// <param name="Journal">Where the run's journal is.</param>
 /// <param name="JournalEvents">Events in the journal.</param>
 /// <param name="NowNs">Virtual time at the end of the run.</param>
@@ -32,7 +34,7 @@ public sealed record PacketdrillFailureView(int Line, int Column, string Message
 /// <param name="Output">What packetdrill would print on stderr (empty when the script passed).</param>
 /// <param name="Log">One line per event as it happened: time, script line, the call and its result or the segment.</param>
 public sealed record PacketdrillRunResponse(bool Passed, Guid SimulationId, IReadOnlyList<CheckView> Checks, IReadOnlyList<RunErrorView> Errors,
-    string Journal, long JournalEvents, long NowNs, PacketdrillFailureView? Failure, string Output, IReadOnlyList<string> Log);
+    string Journal, long JournalEvents, long NowNs, PacketdrillFailureView? Failure, string Output, IReadOnlyList<string> Log) : LeftModelAnswer;
 
 /// <summary>Runs a packetdrill script against a simulated host and keeps the run as a simulation.</summary>
 public sealed record RunPacketdrill(string Script, KernelProfile Profile, long Seed, PacketdrillOptions Options, string Name)
@@ -119,7 +121,8 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         IReadOnlyList<CheckView> checks = failure is null
             ? []
             : [new CheckView(false, "packetdrill", $"line {failure.Line}", failure.Expected, failure.Actual, result.Failure!.At.ToString(), failure.AtNs)];
-        return new PacketdrillRunResponse(result.Passed, run.Id, checks, [], $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count,
-            engine.Now.Ns, failure, result.Output, result.Log);
+        IReadOnlyList<RunErrorView> errors = result.LeftModel is { } left ? [new RunErrorView(left.Path, left.Message)] : [];
+        return new PacketdrillRunResponse(result.Passed, run.Id, checks, errors, $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count,
+            engine.Now.Ns, failure, result.Output, result.Log) { LeftModel = LeftModelResponse.Of(engine) };
     }
 }

@@ -4,6 +4,7 @@ using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
 using SimService.Domain.Scenarios;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Processes;
 
@@ -35,7 +36,7 @@ public sealed record SetrlimitRequest
 }
 
 /// <param name="EventCount">Journal events the kill produced (closes, FINs or RSTs, lost bytes).</param>
-public sealed record ProcessKilled(string Host, string Process, string Signal, int EventCount, long NowNs, long Version) : IVersioned;
+public sealed record ProcessKilled(string Host, string Process, string Signal, int EventCount, long NowNs, long Version) : LeftModelAnswer, IVersioned;
 
 public sealed record KillProcess(Guid SimulationId, IfMatch? ExpectedVersion, string Host, string Process, string Signal)
     : ICommand<Outcome<ProcessKilled>>;

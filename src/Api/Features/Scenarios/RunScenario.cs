@@ -10,6 +10,7 @@ using SimService.Domain.Scenarios;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
 using SimService.Persistence.Serialization;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Scenarios;
 
@@ -29,7 +30,7 @@ public sealed record RunErrorView(string Path, string Message);
 /// <param name="JournalEvents">Events in the journal.</param>
 /// <param name="NowNs">Virtual time at the end of the run.</param>
 public sealed record ScenarioRunResponse(bool Passed, Guid SimulationId, IReadOnlyList<CheckView> Checks, IReadOnlyList<RunErrorView> Errors,
-    string Journal, long JournalEvents, long NowNs);
+    string Journal, long JournalEvents, long NowNs) : LeftModelAnswer;
 
 /// <summary>
 /// Runs a scenario document and keeps the run as a simulation: the document is stored as its first input
@@ -96,7 +97,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         return new ScenarioRunResponse(result.Passed, run.Id,
             [.. result.Checks.Select(c => new CheckView(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
             [.. result.Errors.Select(e => new RunErrorView(e.Path, e.Message))],
-            $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count, engine.Now.Ns);
+            $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count, engine.Now.Ns) { LeftModel = LeftModelResponse.Of(engine) };
     }
 
     /// <summary>The rules the document's simulation follows: those it carries (an export's), else the current ones.</summary>

@@ -1,5 +1,6 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Features.Clock;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
@@ -23,7 +24,7 @@ public sealed record JournalDifference(long Seq, string? Stored, string? Replaye
 /// <param name="RefusedCommandSeq">A logged command the fresh engine refused (then replay stopped there), if any.</param>
 /// <param name="NowNs">The replayed engine's virtual time.</param>
 public sealed record ReplayReport(bool Identical, long Commands, long StoredEvents, long ReplayedEvents, JournalDifference? FirstDifference,
-    long? RefusedCommandSeq, long NowNs, long Version) : IVersioned;
+    long? RefusedCommandSeq, long NowNs, long Version) : LeftModelAnswer, IVersioned;
 
 /// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals (<see cref="Replay"/>).</summary>
 public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
@@ -60,7 +61,10 @@ public sealed class ReplaySimulationHandler(SimDbContext db, HeavyReads heavy)
         });
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Sum(r => r.Count), comparison.Engine.Journal.Count, difference,
-            comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);
+            comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version)
+        {
+            LeftModel = LeftModelResponse.Of(comparison.Engine),
+        };
     }
 
     private static string? Describe(SimEvent? e) => e is null ? null : $"{EventTypeMap.DiscriminatorOf(e)} {e.At.Ns} {EventTypeMap.Payload(e)}";

@@ -1,6 +1,7 @@
 using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Persistence.Serialization;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Sockets;
 
@@ -28,7 +29,7 @@ namespace SimService.Api.Features.Sockets;
 /// and getpeername's "address:port". Absent for other calls.
 /// </param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
-    string? Errno, long IssuedAtNs, long Version, System.Text.Json.JsonElement? Value = null) : IVersioned
+    string? Errno, long IssuedAtNs, long Version, System.Text.Json.JsonElement? Value = null) : LeftModelAnswer, IVersioned
 {
     public const string Returned = "returned";
     public const string Pending = "pending";

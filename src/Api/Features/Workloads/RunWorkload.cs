@@ -9,6 +9,7 @@ using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Time;
 using SimService.Domain.Workloads;
+using SimService.Api.Features.Clock;
 
 namespace SimService.Api.Features.Workloads;
 
@@ -105,7 +106,7 @@ public sealed record WorkloadRequest
 /// connections open: completed false, stoppedBy "drainLimit"; connect results, series, counters, log lines).</param>
 /// <param name="WallMs">Wall-clock milliseconds the engine took (not part of the simulation: it differs between runs).</param>
 /// <param name="JournalEvents">Journal events the workload added (0 at level counters).</param>
-public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int JournalEvents, long NowNs, long Version) : IVersioned;
+public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int JournalEvents, long NowNs, long Version) : LeftModelAnswer, IVersioned;
 
 public sealed record RunWorkload(Guid SimulationId, IfMatch? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
 

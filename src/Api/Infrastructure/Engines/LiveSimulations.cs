@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Features.Clock;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Api.Infrastructure.Tenancy;
@@ -41,7 +42,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     /// <paramref name="heavy"/> says they are long before they start (a workload).
     /// </summary>
     public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, IfMatch? expectedVersion, Func<CommandBatch, Outcome<T>> write,
-        CancellationToken cancellationToken, bool heavy = false)
+        CancellationToken cancellationToken, bool heavy = false) where T : LeftModelAnswer
     {
         using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
         bool mayTrust = true;
@@ -81,7 +82,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 var outcome = await threads.RunAsync(RequestWork.Tracked(heavy, turn =>
                 {
                     engine.Turn = turn; // heavy work passes its slot between events while other heavy work waits
-                    return write(batch);
+                    // The answer says where the simulation left the model, the command that left it included.
+                    return write(batch).Map(answer => LeftModelResponse.Of(engine) is { } left ? (T)(answer with { LeftModel = left }) : answer);
                 }), heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.WorkLimitReached || outcome.IsFailure || !batch.Changed)
