@@ -74,6 +74,27 @@ public class RecoveryTests
             mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpRetransSegs]));
     }
 
+    /// <summary>
+    /// rack-head-retransmit-keeps-reo-timer.pkt (6.18.44 sends the same): the SACK at 25 ms finds the head lost and
+    /// 1001:2001 2.5 ms short of lost, so tcp_rack_mark_lost() arms the reordering timer; resending the head leaves it
+    /// (tcp_xmit_retransmit_queue(): "icsk->icsk_pending != ICSK_TIME_REO_TIMEOUT"), it fires at 36 ms and resends
+    /// 1001:2001. The engine re-armed the RTO over it and resent the head again at 240 ms (fuzz loss-41002-3).
+    /// </summary>
+    [Fact]
+    public void Recovery_HeadRetransmittedWhileReoTimerArmed_TimerKeptAndLaterHoleResentOnIt()
+    {
+        const string name = "rack-head-retransmit-keeps-reo-timer.pkt";
+        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = name });
+        var sent = result.Simulation!.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost).ToList();
+        uint iss = sent[0].SeqNo;
+
+        Assert.Equal(["25 P.:1+1000", "36 .:1001+1000"],
+            sent.Where(s => s.At.Ns >= 25_000_000 && s.At.Ns < 100_000_000).Select(s => $"{s.At.Ns / 1_000_000} {s.Flags.ToLetters()}:{s.SeqNo - iss}+{s.Len}"));
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        Assert.Equal((1L, 2L, 0L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPTimeouts]));
+    }
+
     [Fact]
     public void Recovery_RetransmissionLostAgain_RackMarksItAndItIsResent()
     {
