@@ -368,13 +368,18 @@ public sealed partial class TcpSocket
         XmitRetransmitQueue();
     }
 
+    /// <summary>icsk_pending == ICSK_TIME_REO_TIMEOUT: RACK's reordering timer is armed (the cleared timer's kind is stale).</summary>
+    bool ReoTimerArmed => _xmitTimer.Armed && XmitPending == TcpTimerKind.ReorderTimeout;
+
     /// <summary>
     /// Models tcp_xmit_retransmit_queue() — net/ipv4/tcp_output.c: from the head, each skb marked lost and neither
     /// SACKed nor already retransmitted is resent while cwnd exceeds what is in flight and fewer retransmissions than
     /// lost segments are out, whole up to segs = min(cwnd − in flight, max_segs = tcp_tso_segs()) segments
     /// (TCPFastRetrans outside Loss, TCPSlowStartRetrans in Loss, and prr_out in CWR/Recovery, by the skb's
     /// tcp_skb_pcount()). A segment past the peer's window stops the walk (__tcp_retransmit_skb(): -EAGAIN), unless it
-    /// is at snd_una. Resending the head re-arms the RTO, except from the reordering timer.
+    /// is at snd_una. Resending the head re-arms the RTO unless the reordering timer is pending — running
+    /// (<paramref name="fromReoTimer"/>) or armed by this ACK's tcp_rack_mark_lost() ("skb == rtx_head &amp;&amp;
+    /// icsk->icsk_pending != ICSK_TIME_REO_TIMEOUT"): that timer then still marks the later holes lost in time.
     /// </summary>
     void XmitRetransmitQueue(bool fromReoTimer = false)
     {
@@ -395,7 +400,7 @@ public sealed partial class TcpSocket
             if (sent == 0) break; // "if (tcp_retransmit_skb(sk, skb, segs)) break;"
             for (int k = 0; k < sent; k++) Host.Count(mib); // NET_ADD_STATS(mib_idx, tcp_skb_pcount(skb))
             if (InCwndReduction) _ca.PrrOut += sent;
-            if (i == 0 && sent > 0 && !fromReoTimer) rearm = true;
+            if (i == 0 && sent > 0 && !fromReoTimer && !ReoTimerArmed) rearm = true;
             if (sent > 1) i += sent - 1;
         }
         if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto); // "inet_csk(sk)->icsk_rto": no user-timeout clamp

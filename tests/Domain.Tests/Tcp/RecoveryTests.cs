@@ -20,6 +20,19 @@ public class RecoveryTests
         return result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
     }
 
+    /// <summary>
+    /// A project script's run (not checked here) and the segments the local host sent from <paramref name="fromMs"/>
+    /// up to <paramref name="toMs"/>, each as "ms flags:seq − iss+len".
+    /// </summary>
+    static (PacketdrillRunResult Result, List<string> Sent) RunSent(string name, long fromMs, long toMs = long.MaxValue)
+    {
+        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = name });
+        var sent = result.Simulation!.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost).ToList();
+        uint iss = sent[0].SeqNo;
+        return (result, sent.Where(s => s.At.Ns / 1_000_000 >= fromMs && s.At.Ns / 1_000_000 < toMs)
+            .Select(s => $"{s.At.Ns / 1_000_000} {s.Flags.ToLetters()}:{s.SeqNo - iss}+{s.Len}").ToList());
+    }
+
     [Fact]
     public void Disorder_TwoHolesThreeSacked_OneRecoveryTwoFastRetransmitsUnderPrr()
     {
@@ -61,17 +74,30 @@ public class RecoveryTests
     [Fact]
     public void Loss_ZeroWindowRtoUndoneByFrto_TailNotLostSoTheQueuedFinGoesAlone()
     {
-        const string name = "frto-undo-after-zero-window-rto-queued-fin-goes-alone.pkt";
-        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = name });
-        var sent = result.Simulation!.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost).ToList();
-        uint iss = sent[0].SeqNo;
+        var (result, sent) = RunSent("frto-undo-after-zero-window-rto-queued-fin-goes-alone.pkt", fromMs: 228);
 
-        Assert.Equal(["228 .:1001+1000", "228 F.:3101+0", "252 F.:3101+0", "262 .:3102+0"],
-            sent.Where(s => s.At.Ns >= 228_000_000).Select(s => $"{s.At.Ns / 1_000_000} {s.Flags.ToLetters()}:{s.SeqNo - iss}+{s.Len}"));
+        Assert.Equal(["228 .:1001+1000", "228 F.:3101+0", "252 F.:3101+0", "262 .:3102+0"], sent);
         Assert.True(result.Passed, result.Output);
-        var mib = result.Simulation.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        var mib = result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
         Assert.Equal((1L, 1L, 1L, 2L), (mib[MibCounter.TcpExtTCPSpuriousRTOs], mib[MibCounter.TcpExtTCPLossUndo],
             mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    /// <summary>
+    /// rack-head-retransmit-keeps-reo-timer.pkt (6.18.44 sends the same): the SACK at 25 ms finds the head lost and
+    /// 1001:2001 2.5 ms short of lost, so tcp_rack_mark_lost() arms the reordering timer; resending the head leaves it
+    /// (tcp_xmit_retransmit_queue(): "icsk->icsk_pending != ICSK_TIME_REO_TIMEOUT"), it fires at 36 ms and resends
+    /// 1001:2001. The engine re-armed the RTO over it and resent the head again at 240 ms (fuzz loss-41002-3).
+    /// </summary>
+    [Fact]
+    public void Recovery_HeadRetransmittedWhileReoTimerArmed_TimerKeptAndLaterHoleResentOnIt()
+    {
+        var (result, sent) = RunSent("rack-head-retransmit-keeps-reo-timer.pkt", fromMs: 25, toMs: 100);
+
+        Assert.Equal(["25 P.:1+1000", "36 .:1001+1000"], sent);
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        Assert.Equal((1L, 2L, 0L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPTimeouts]));
     }
 
     [Fact]
