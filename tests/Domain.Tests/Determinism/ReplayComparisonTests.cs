@@ -57,6 +57,30 @@ public class ReplayComparisonTests
         Assert.NotNull(Replay.FirstDifference(other, rebuilt.Journal));
     }
 
+    /// <summary>
+    /// A journal that holds an OptionBytes anywhere was stored by a build that writes them: a segment stored without them
+    /// and rebuilt with them is a difference (review41a N-2).
+    /// </summary>
+    [Fact]
+    public void StoredWithOptionBytes_OneRebuiltWithThemWhereStoredHadNone_Differs()
+    {
+        SimCommand[] log =
+        [
+            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
+            new InjectCommand("peer", 40001, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 8),
+        ];
+        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
+        foreach (var c in log) CommandApplier.Apply(rebuilt, c);
+        int second = rebuilt.Journal.ToList().FindIndex(e => e is SegmentSent { OptionBytes: 8 });
+        var stored = rebuilt.Journal.Select((e, i) => i == second ? ((SegmentSent)e) with { OptionBytes = null } : e).ToList();
+
+        Assert.Contains(stored, e => e is SegmentSent { OptionBytes: 4 });
+        Assert.Equal(second, Replay.FirstDifference(stored, rebuilt.Journal)?.Index);
+    }
+
     [Fact]
     public void StoredRun_OneEventAltered_FirstDifferenceNamesIt()
     {
