@@ -40,15 +40,7 @@ public class ReplayComparisonTests
     [Fact]
     public void StoredBeforeOptionBytes_RebuiltWithThem_Identical()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
-        ];
-        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
-        foreach (var c in log) CommandApplier.Apply(rebuilt, c);
+        var rebuilt = InjectsWithOptionBytes(4);
         var old = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = null } : e).ToList();
         var other = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = 8 } : e).ToList();
 
@@ -64,21 +56,28 @@ public class ReplayComparisonTests
     [Fact]
     public void StoredWithOptionBytes_OneRebuiltWithThemWhereStoredHadNone_Differs()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
-            new InjectCommand("peer", 40001, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 8),
-        ];
-        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
-        foreach (var c in log) CommandApplier.Apply(rebuilt, c);
+        var rebuilt = InjectsWithOptionBytes(4, 8);
         int second = rebuilt.Journal.ToList().FindIndex(e => e is SegmentSent { OptionBytes: 8 });
         var stored = rebuilt.Journal.Select((e, i) => i == second ? ((SegmentSent)e) with { OptionBytes = null } : e).ToList();
 
         Assert.Contains(stored, e => e is SegmentSent { OptionBytes: 4 });
         Assert.Equal(second, Replay.FirstDifference(stored, rebuilt.Journal)?.Index);
+    }
+
+    /// <summary>A scripted peer's ACKs of 100 bytes to a Linux server, one a port from 40000 up, with these option bytes.</summary>
+    static Simulation InjectsWithOptionBytes(params int[] optionBytes)
+    {
+        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
+        SimCommand[] hosts =
+        [
+            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+        ];
+        var injects = optionBytes.Select((bytes, i) =>
+            (SimCommand)new InjectCommand("peer", (ushort)(40000 + i), "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: bytes));
+        foreach (var c in hosts.Concat(injects)) CommandApplier.Apply(rebuilt, c);
+        return rebuilt;
     }
 
     [Fact]
