@@ -170,6 +170,34 @@ public sealed class KernelChildTests
         }
     }
 
+    /// <summary>
+    /// A namespace file <c>simkPID-1</c> made an hour before process PID started (a killed run's child ended, its PID
+    /// reused by <c>cat</c>): not waited for, and the file is removed (review41a S-2: every --machine-* run waited 10 s).
+    /// </summary>
+    [KernelFact]
+    public void MachineRun_APidReusedAfterItsNamespaceWasMade_NotWaitedForAndItsNamespaceRemoved()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+        using var other = Process.Start(new ProcessStartInfo("cat") { RedirectStandardInput = true, RedirectStandardOutput = true })!;
+        var leftover = $"/run/netns/simk{other.Id}-1";
+        File.WriteAllBytes(leftover, []);
+        File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow.AddHours(-1));
+        try
+        {
+            var said = new StringWriter();
+            KernelCommand.WaitForChildrenOfKilledRuns(said, CancellationToken.None);
+
+            Assert.Equal($"simservice: kernel: process {other.Id} started after its namespaces simk{other.Id}-* were made: no child of a run (its pid reused), not waited for; they are removed{Environment.NewLine}", said.ToString());
+            Assert.False(File.Exists(leftover), "the reused pid's namespace is still there");
+            Assert.False(other.HasExited);
+        }
+        finally
+        {
+            other.Kill();
+            File.Delete(leftover);
+        }
+    }
+
     private static string[] Namespaces(Process child) => Directory.GetFiles("/run/netns", $"simk{child.Id}-*");
 
     /// <summary>A scenario file of two hosts 1 ms apart: a listen, a connect, then the run to <paramref name="runUntil"/>.</summary>

@@ -396,31 +396,47 @@ public static class KernelCommand
     /// has torn its namespaces down, a moment after that run's lock dropped: a --machine-* run waits for it before it sets
     /// anything (review40c N-5), or <see cref="MachineSysctl"/>'s check of the machine's sockstat (its <c>mem</c> pages and
     /// orphans) could count the dying child's sockets. Under the lock every such child is a killed run's.
+    /// A PID whose process started after the first of its namespaces was made (<c>/proc/PID/stat</c>'s starttime, which
+    /// <see cref="Process.StartTime"/> reads, later than the file's mtime) was reused: no child of a run, not waited for,
+    /// and its namespaces are removed (review41a S-2: each later --machine-* run waited 10 s for it again).
     /// </summary>
-    static void WaitForChildrenOfKilledRuns(TextWriter error, CancellationToken cancellationToken)
+    internal static void WaitForChildrenOfKilledRuns(TextWriter error, CancellationToken cancellationToken)
     {
         if (!Directory.Exists("/run/netns")) return;
-        var pids = Directory.GetFiles("/run/netns", "simk*-*").Select(path => ChildPid(Path.GetFileName(path)))
-            .OfType<int>().Where(pid => pid != Environment.ProcessId).Distinct();
-        foreach (var pid in pids)
+        var children = Directory.GetFiles("/run/netns", "simk*-*")
+            .GroupBy(path => ChildPid(Path.GetFileName(path)))
+            .Where(g => g.Key is { } pid && pid != Environment.ProcessId)
+            .Select(g => (Pid: g.Key!.Value, Made: g.Min(File.GetLastWriteTimeUtc)));
+        foreach (var (pid, made) in children)
         {
             Process child;
+            DateTime started;
             try
             {
                 child = Process.GetProcessById(pid);
+                started = child.StartTime.ToUniversalTime();
             }
-            catch (ArgumentException)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
                 continue; // ended: its namespaces are removed below
             }
             using (child)
             {
+                if (started > made)
+                {
+                    error.WriteLine($"simservice: kernel: process {pid} started after its namespaces simk{pid}-* were made: no child of a run (its pid reused), not waited for; they are removed");
+                    RemoveNamespacesOf(pid);
+                    continue;
+                }
                 error.WriteLine($"simservice: kernel: waiting for process {pid}, the child of a kernel run that was killed, to end (its namespaces simk{pid}-*)");
                 var clock = Stopwatch.StartNew();
                 while (!child.WaitForExit(TimeSpan.FromMilliseconds(100)) && clock.Elapsed < ChildOfAKilledRunWait)
                     cancellationToken.ThrowIfCancellationRequested();
                 if (!child.HasExited)
-                    error.WriteLine($"simservice: kernel: process {pid} still runs after {ChildOfAKilledRunWait.TotalSeconds:0} s: taken for no child of a run (its pid reused), not waited for");
+                {
+                    error.WriteLine($"simservice: kernel: process {pid} still runs after {ChildOfAKilledRunWait.TotalSeconds:0} s: taken for no child of a run (its pid reused), not waited for; its namespaces are removed");
+                    RemoveNamespacesOf(pid);
+                }
             }
         }
         RemoveNamespacesOfEndedChildren();

@@ -275,15 +275,15 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// The sleeping send() at the head has returned: the next one, woken by the same wakeup, takes the lock and goes on
-    /// (<see cref="RunWokenWriter"/>) — with <paramref name="run"/> false (a timeout or signal ended the first) it only
-    /// becomes the head.
+    /// (<see cref="RunWokenWriter"/>) — with <paramref name="run"/> false (a timeout or signal ended the first, or the
+    /// first's vm_wait timer woke it alone) it only becomes the head.
     /// </summary>
     void NextSender(bool run)
     {
         if (PendingSend is not null || OtherSends is not { Count: > 0 } others) return;
         PendingSend = others[0];
         others.RemoveAt(0);
-        if (run) RunWokenWriter();
+        if (run) RunWokenWriter(PendingSend, wokenTogether: true);
     }
 
     /// <summary>A sleeping send() leaves its wait (timeout, signal) without the others'.</summary>
@@ -320,13 +320,31 @@ public sealed partial class TcpSocket
     void WakeWriter()
     {
         if (PendingSend is null || WakeLater(WokenTasks.Writer)) return;
-        RunWokenWriter();
+        RunWokenWriters();
     }
 
-    /// <summary>sk_stream_wait_memory() (or sk_stream_wait_connect()) returns to tcp_sendmsg_locked()'s loop.</summary>
-    void RunWokenWriter()
+    /// <summary>
+    /// The sleeping senders a wakeup reached run: the head (<see cref="PendingSend"/>), then every other one in its
+    /// vm_wait sleep — add_wait_queue() is not exclusive, so __wake_up_common() wakes every sleeper, and
+    /// woken_wake_function() ends a vm_wait sleep whatever the wakeup. A woken sender out of vm_wait without memory only
+    /// sleeps again (the head runs the next one when it returns: <see cref="NextSender"/>).
+    /// </summary>
+    void RunWokenWriters()
     {
-        if (PendingSend is not { } call) return;
+        if (PendingSend is not { } head) return;
+        var inVmWait = OtherSends?.Where(c => c.VmWait is not null).Select(c => (Call: c, Sleep: c.VmWait)).ToList();
+        RunWokenWriter(head, wokenTogether: true);
+        foreach (var (call, vmWait) in inVmWait ?? [])
+            if (call.VmWait == vmWait && Simulation.IsPending(call)) RunWokenWriter(call, wokenTogether: false);
+    }
+
+    /// <summary>
+    /// sk_stream_wait_memory() (or sk_stream_wait_connect()) of <paramref name="call"/> returns to tcp_sendmsg_locked()'s
+    /// loop. When the head returns, the next sender runs if the same wakeup reached it (<paramref name="wokenTogether"/>;
+    /// a vm_wait timer's process_timeout() wakes its own task alone).
+    /// </summary>
+    void RunWokenWriter(PendingCall call, bool wokenTogether)
+    {
         if (call.SendWaitsConnect)
         {
             RunWokenConnectWaiter(call);
@@ -352,20 +370,29 @@ public sealed partial class TcpSocket
             if (call.Done < call.Requested)
             {
                 // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo
-                // (wait_for_space: sk_stream_wait_memory() entered again).
+                // (wait_for_space: sk_stream_wait_memory() entered again, its add_wait_queue() putting it first).
                 EnterMemoryWait(call);
+                if (PendingSend == call) return;
+                OtherSends!.Remove(call);
+                QueueSender(call);
                 return;
             }
-            PendingSend = null;
-            _sim.CompleteCall(call, call.Done, null);
-            NextSender(run: true);
+            SenderReturns(call, call.Done, null, wokenTogether);
             return;
         }
-        PendingSend = null;
         // A blocked send returns what it copied, or the error when it copied nothing.
-        if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
-        else _sim.CompleteCall(call, -1, TakeStreamError());
-        NextSender(run: true);
+        if (call.Done > 0) SenderReturns(call, call.Done, null, wokenTogether);
+        else SenderReturns(call, -1, TakeStreamError(), wokenTogether);
+    }
+
+    /// <summary>A woken send() returns: it leaves the wait queue, and the next one goes on if it was woken too.</summary>
+    void SenderReturns(PendingCall call, long result, string? errno, bool wokenTogether)
+    {
+        bool head = PendingSend == call;
+        if (head) PendingSend = null;
+        else OtherSends?.Remove(call);
+        _sim.CompleteCall(call, result, errno);
+        if (head) NextSender(run: wokenTogether);
     }
 
     /// <summary>
@@ -528,7 +555,7 @@ public sealed partial class TcpSocket
         switch (task)
         {
             case WokenTasks.Reader: RunWokenReaders(); break;
-            case WokenTasks.Writer: RunWokenWriter(); break;
+            case WokenTasks.Writer: RunWokenWriters(); break;
             case WokenTasks.Close: LingerWoken(); break;
             case WokenTasks.Connect: RunWokenConnect(); break;
             case WokenTasks.Accept: RunWokenAcceptor(); break;

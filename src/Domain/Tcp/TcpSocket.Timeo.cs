@@ -168,7 +168,7 @@ public sealed partial class TcpSocket
     /// refused — the task sleeps <c>current_timeo = vm_wait = get_random_u32_below(HZ / 5) + 2</c> jiffies in place of
     /// its timeo, with a condition ("sk_stream_memory_free(sk) &amp;&amp; !vm_wait") no wakeup can meet; the sleep's end, by
     /// its timer or by any wakeup, takes what it lasted from the timeo and clears vm_wait, and the loop copies again if
-    /// memory is still free (<see cref="RunWokenWriter"/>). No ACK is needed: observed on Linux 6.18.44
+    /// memory is still free (<see cref="RunWokenWriters"/>). No ACK is needed: observed on Linux 6.18.44
     /// (scenarios/observed-2host-blocked-send-memory-free-after-push-sleeps-vm-wait-then-copies.json). Otherwise it
     /// sleeps with its timeo as before.
     /// </summary>
@@ -195,12 +195,15 @@ public sealed partial class TcpSocket
         return true;
     }
 
-    /// <summary>The vm_wait sleep's timer ran (process_timeout()): the task goes round sk_stream_wait_memory()'s loop.</summary>
+    /// <summary>
+    /// The vm_wait sleep's timer ran (process_timeout() wakes that task alone): the call goes round its own
+    /// sk_stream_wait_memory() loop, whether or not it is the head of the wait queue.
+    /// </summary>
     internal void OnVmWaitTimeout(PendingCall call)
     {
         if (!Simulation.IsPending(call) || call.VmWait is null) return;
         _sim.TimerFired(Host, Id, TcpTimerKind.SendTimeout);
-        RunWokenWriter();
+        RunWokenWriter(call, wokenTogether: false);
     }
 
     void RemovePendingAccept(PendingCall call)

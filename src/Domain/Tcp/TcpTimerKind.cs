@@ -18,7 +18,10 @@ public enum TcpTimerKind
     TimeWait,
     SynAckRetransmit,
     Linger,
-    /// <summary>schedule_timeout() of a send() or connect() asleep under SO_SNDTIMEO (sk_sndtimeo).</summary>
+    /// <summary>
+    /// schedule_timeout() of a send() or connect() asleep under SO_SNDTIMEO (sk_sndtimeo), or of a send()'s vm_wait sleep in
+    /// sk_stream_wait_memory() (2–51 jiffies, with or without SO_SNDTIMEO: its end makes the send copy again, not return).
+    /// </summary>
     SendTimeout,
     /// <summary>schedule_timeout() of a recv() or accept() asleep under SO_RCVTIMEO (sk_rcvtimeo).</summary>
     ReceiveTimeout,

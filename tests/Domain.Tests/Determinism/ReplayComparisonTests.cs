@@ -40,21 +40,44 @@ public class ReplayComparisonTests
     [Fact]
     public void StoredBeforeOptionBytes_RebuiltWithThem_Identical()
     {
-        SimCommand[] log =
-        [
-            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
-            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
-            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
-            new InjectCommand("peer", 40000, "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: 4),
-        ];
-        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
-        foreach (var c in log) CommandApplier.Apply(rebuilt, c);
+        var rebuilt = InjectsWithOptionBytes(4);
         var old = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = null } : e).ToList();
         var other = rebuilt.Journal.Select(e => e is SegmentSent { OptionBytes: not null } s ? s with { OptionBytes = 8 } : e).ToList();
 
         Assert.Contains(rebuilt.Journal, e => e is SegmentSent { OptionBytes: 4 });
         Assert.Null(Replay.FirstDifference(old, rebuilt.Journal));
         Assert.NotNull(Replay.FirstDifference(other, rebuilt.Journal));
+    }
+
+    /// <summary>
+    /// A journal that holds an OptionBytes anywhere was stored by a build that writes them: a segment stored without them
+    /// and rebuilt with them is a difference (review41a N-2).
+    /// </summary>
+    [Fact]
+    public void StoredWithOptionBytes_OneRebuiltWithThemWhereStoredHadNone_Differs()
+    {
+        var rebuilt = InjectsWithOptionBytes(4, 8);
+        int second = rebuilt.Journal.ToList().FindIndex(e => e is SegmentSent { OptionBytes: 8 });
+        var stored = rebuilt.Journal.Select((e, i) => i == second ? ((SegmentSent)e) with { OptionBytes = null } : e).ToList();
+
+        Assert.Contains(stored, e => e is SegmentSent { OptionBytes: 4 });
+        Assert.Equal(second, Replay.FirstDifference(stored, rebuilt.Journal)?.Index);
+    }
+
+    /// <summary>A scripted peer's ACKs of 100 bytes to a Linux server, one a port from 40000 up, with these option bytes.</summary>
+    static Simulation InjectsWithOptionBytes(params int[] optionBytes)
+    {
+        var rebuilt = new Simulation(KernelProfile.Linux6, 3);
+        SimCommand[] hosts =
+        [
+            new AddHostCommand("peer", "10.0.0.1", HostKind.Scripted, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("peer", "server", SimDuration.FromMilliseconds(10), 0),
+        ];
+        var injects = optionBytes.Select((bytes, i) =>
+            (SimCommand)new InjectCommand("peer", (ushort)(40000 + i), "server", 80, TcpFlags.Ack, 1, 1, 2000, 100, OptionBytes: bytes));
+        foreach (var c in hosts.Concat(injects)) CommandApplier.Apply(rebuilt, c);
+        return rebuilt;
     }
 
     [Fact]
