@@ -21,7 +21,7 @@ public sealed class ValidateMemoryTests
     [InlineData("packets", "{},", "{\"name\":\"x\"," + Hosts + ",\"steps\":[],\"expect\":{\"packets\":[#]}}", "$.expect.packets[0].flags: required field is missing")]
     [InlineData("dmesg", "0,", "{\"name\":\"x\"," + Hosts + ",\"steps\":[{\"at\":\"0ms\",\"expect\":{\"dmesg\":{\"a\":[#]}}}]}", "$.steps[0].expect.dmesg.a[0]: expected a string, found a number")]
     [InlineData("clients", "0,", "{\"name\":\"x\"," + Hosts + ",\"steps\":[{\"at\":\"0ms\",\"workload\":{\"clients\":[#],\"server\":\"b\",\"count\":1}}]}", "$.steps[0].workload.clients[0]: expected a string, found a number")]
-    [InlineData("addresses", "0,", "{\"name\":\"x\",\"hosts\":{\"a\":{\"address\":\"10.0.0.1\",\"addresses\":[#]}},\"steps\":[]}", "$.hosts.a.addresses[0]: expected a string, found a number")]
+    [InlineData("addresses", "0,", "{\"name\":\"x\",\"hosts\":{\"a\":{\"address\":\"10.0.0.1\",\"addresses\":[#]}},\"steps\":[]}", "$.hosts.a.addresses: a host takes at most 1,024 further addresses (got 1,950,000)")]
     [InlineData("sack", "0,", "{\"name\":\"x\"," + Hosts + ",\"steps\":[{\"at\":\"0ms\",\"inject\":{\"from\":\"p:1\",\"to\":\"a:80\",\"flags\":\"S\",\"seq\":1,\"options\":{\"sack\":[#]}}}]}", "$.steps[0].inject.options.sack: at most 4 SACK blocks fit in the 40 bytes of options")]
     public async Task MillionItemArray_Validate_RefusedWithinABoundedHeap(string name, string item, string shape, string firstProblem)
     {
